@@ -1,0 +1,6 @@
+/** `npm run migrate`: applies pending Postgres and ClickHouse migrations, then exits. Safe to re-run. */
+import { boot } from './runtime.ts';
+
+const { logger, tiers } = await boot('migrate');
+logger.info('migrations up to date');
+await tiers.close();

@@ -1,0 +1,66 @@
+/**
+ * Market data ingest: validated ticks land in ClickHouse `price_data_raw` in one insert
+ * (materialized views keep the candles), the latest prices are refreshed in Redis, and one
+ * event per asset goes to the market topic. Used by Mutation.ingestPrices and the ingest CLI.
+ */
+import { badInput } from '../lib/errors.ts';
+import { formatDecimal, parseDecimal } from '../lib/decimal.ts';
+import { parseSlugId } from '../lib/ids.ts';
+import { chTime } from '../stores/clickhouse.ts';
+import type { Tiers } from '../stores/tiers.ts';
+import { computePriceStats, storeHotPrices, type PriceStats } from './prices.ts';
+import { topics } from './topics.ts';
+
+export interface TickInput {
+  readonly assetId: unknown;
+  readonly price: unknown;
+  readonly volume?: unknown;
+  readonly timestamp?: unknown;
+}
+
+export interface Tick {
+  readonly assetId: string;
+  readonly price: string;
+  readonly volume: string;
+  readonly ts: Date;
+}
+
+/** Most ticks one call accepts; larger feeds go through the batch ingest command. */
+export const MAX_TICKS_PER_CALL = 10_000;
+
+/** Validates every tick before anything is written: one bad tick rejects the whole call. */
+export function parseTicks(input: readonly TickInput[], now = new Date()): Tick[] {
+  if (input.length === 0) throw badInput('INVALID_ARGUMENT', 'ticks must not be empty', { field: 'ticks' });
+  if (input.length > MAX_TICKS_PER_CALL) throw badInput('INVALID_ARGUMENT', `at most ${MAX_TICKS_PER_CALL} ticks per call, got ${input.length}`, { field: 'ticks' });
+  return input.map((tick, i) => {
+    const field = `ticks[${i}]`;
+    const price = parseDecimal(tick.price, `${field}.price`);
+    if (price <= 0n) throw badInput('INVALID_DECIMAL', `${field}.price must be positive`, { field: `${field}.price` });
+    const volume = tick.volume === undefined || tick.volume === null ? 0n : parseDecimal(tick.volume, `${field}.volume`);
+    if (volume < 0n) throw badInput('INVALID_DECIMAL', `${field}.volume must not be negative`, { field: `${field}.volume` });
+    const ts = tick.timestamp instanceof Date ? tick.timestamp : tick.timestamp === undefined || tick.timestamp === null ? now : new Date(String(tick.timestamp));
+    if (Number.isNaN(ts.getTime())) throw badInput('INVALID_ARGUMENT', `${field}.timestamp is not a valid time`, { field: `${field}.timestamp` });
+    return { assetId: parseSlugId(tick.assetId, `${field}.assetId`), price: formatDecimal(price), volume: formatDecimal(volume), ts };
+  });
+}
+
+/** Writes validated ticks to every tier that needs them; returns the refreshed latest prices. */
+export async function ingestTicks(tiers: Tiers, ticks: readonly Tick[]): Promise<Map<string, PriceStats>> {
+  const assetIds = [...new Set(ticks.map((t) => t.assetId))];
+  const known = await tiers.postgres.query<{ id: string }>('SELECT id FROM assets WHERE id = ANY($1::text[])', [assetIds]);
+  const unknown = assetIds.filter((id) => !known.some((k) => k.id === id));
+  if (unknown.length > 0) throw badInput('NOT_FOUND', `Unknown asset ids: ${unknown.join(', ')}`, { assetIds: unknown });
+
+  await tiers.clickhouse.insert(
+    'price_data_raw',
+    ticks.map((t) => ({ asset_id: t.assetId, ts: chTime(t.ts), price: t.price, volume: t.volume })),
+  );
+  const stats = await computePriceStats(tiers.clickhouse, assetIds);
+  // Redis holds a cache of ClickHouse: if it is down, readers fall back to ClickHouse.
+  await storeHotPrices(tiers.hot, stats).catch(() => {});
+  await tiers.bus.publish(
+    topics.market,
+    [...stats].map(([assetId, s]) => ({ key: assetId, value: JSON.stringify({ assetId, ...s }) })),
+  );
+  return stats;
+}

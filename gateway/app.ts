@@ -1,0 +1,132 @@
+/**
+ * The gateway app: one HTTP server serving GraphQL (Apollo, through its
+ * executeHTTPGraphQLRequest integration API), GraphiQL and health. Built by
+ * `createGateway(config)` and run with `{ start, stop }`.
+ */
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/logger.ts';
+import { createLoaders, resolvers, type Context } from '../resolvers/index.ts';
+import { loadTypeDefs } from '../schema/index.ts';
+import type { Tiers } from '../stores/tiers.ts';
+import { createApollo } from './apollo.ts';
+import { loadGraphiql } from './graphiql.ts';
+
+/** Largest request body accepted (a batch of 10,000 ticks fits). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const ASSET_PREFIX = '/graphiql';
+
+export interface Gateway {
+  start(): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+export function createGateway(options: { config: Config; tiers: Tiers; logger: Logger }): Gateway {
+  const { config, tiers } = options;
+  const logger = options.logger.child('gateway');
+  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
+  const apollo = createApollo({ schema, logger, maxDepth: config.gateway.maxDepth });
+  const graphiql = config.gateway.graphiql ? loadGraphiql({ endpointPath: config.gateway.graphqlPath, assetPrefix: ASSET_PREFIX }) : undefined;
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      logger.error('request failed', { error });
+      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  const context = (requestId: string): Context => ({
+    requestId,
+    config,
+    tiers,
+    logger,
+    loaders: createLoaders({ tiers, batching: config.gateway.batching }),
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (url.pathname === config.gateway.graphqlPath) {
+      if (req.method === 'GET' && graphiql && !url.search && (req.headers.accept ?? '').includes('text/html')) {
+        return send(res, 200, 'text/html; charset=utf-8', graphiql.html);
+      }
+      return graphql(apollo, req, res, url);
+    }
+    if (graphiql && req.method === 'GET' && url.pathname.startsWith(`${ASSET_PREFIX}/`)) {
+      const asset = graphiql.asset(url.pathname.slice(ASSET_PREFIX.length + 1));
+      if (asset) return send(res, 200, asset.type, asset.body, { 'cache-control': 'public, max-age=86400' });
+    }
+    if (url.pathname === '/health') return send(res, 200, 'application/json', JSON.stringify({ status: 'ok', tiers: tiers.describe() }));
+    send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
+  }
+
+  async function graphql(server: ApolloServer<Context>, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    let body: unknown;
+    if (req.method === 'POST') {
+      const raw = await readBody(req);
+      if (raw === undefined) return send(res, 413, 'application/json', JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
+      try {
+        body = raw.length ? JSON.parse(raw) : undefined;
+      } catch {
+        return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
+      }
+    }
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id']) || randomUUID();
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => context(requestId),
+    });
+    const out: Record<string, string> = { 'x-request-id': requestId };
+    for (const [key, value] of response.headers) out[key] = value;
+    res.writeHead(response.status ?? 200, out);
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  }
+
+  return {
+    async start() {
+      await apollo.start();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      const url = `http://${config.host}:${port}${config.gateway.graphqlPath}`;
+      logger.info('gateway listening', { url, tiers: tiers.describe() });
+      return { url, port };
+    },
+    async stop() {
+      // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await apollo.stop();
+    },
+  };
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+}
+
+/** Reads the body as UTF-8; undefined when it exceeds MAX_BODY_BYTES. */
+async function readBody(req: http.IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

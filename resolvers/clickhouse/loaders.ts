@@ -1,0 +1,41 @@
+/** Request-scoped loaders for ClickHouse analytics: one statement per batch of keys. */
+import DataLoader from 'dataloader';
+import type { Clickhouse } from '../../stores/clickhouse.ts';
+import { queryCandles, queryProtocolTvl, queryProtocolVolume, type CandleRow, type IntervalName, type TvlRow, type VolumeRow } from './queries.ts';
+
+export interface CandleKey {
+  readonly assetId: string;
+  readonly interval: IntervalName;
+  readonly from: Date;
+  readonly to: Date;
+}
+
+/** Analytics series cover the last 30 days. */
+export const ANALYTICS_WINDOW_MS = 30 * 24 * 3600 * 1000;
+
+export function createClickhouseLoaders(options: { clickhouse: Clickhouse; batch: boolean; now?: () => number }) {
+  const { clickhouse, batch } = options;
+  const since = () => new Date((options.now ?? Date.now)() - ANALYTICS_WINDOW_MS);
+  // Candle ranges differ per key, so keys are deduplicated rather than merged.
+  const candles = new DataLoader<CandleKey, CandleRow[], string>((keys) => Promise.all(keys.map((key) => queryCandles(clickhouse, key))), {
+    batch,
+    cacheKeyFn: (k) => `${k.assetId}|${k.interval}|${k.from.getTime()}|${k.to.getTime()}`,
+  });
+  const protocolVolume = new DataLoader<string, VolumeRow[]>(
+    async (ids) => {
+      const byId = await queryProtocolVolume(clickhouse, { protocolIds: ids, since: since() });
+      return ids.map((id) => byId.get(id) ?? []);
+    },
+    { batch },
+  );
+  const protocolTvl = new DataLoader<string, TvlRow[]>(
+    async (ids) => {
+      const byId = await queryProtocolTvl(clickhouse, { protocolIds: ids, since: since() });
+      return ids.map((id) => byId.get(id) ?? []);
+    },
+    { batch },
+  );
+  return { candles, protocolVolume, protocolTvl };
+}
+
+export type ClickhouseLoaders = ReturnType<typeof createClickhouseLoaders>;

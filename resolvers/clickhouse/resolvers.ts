@@ -1,0 +1,47 @@
+/** Fields served by ClickHouse: candles, protocol analytics, and price ingest. */
+import { ingestTicks, parseTicks } from '../../domain/market.ts';
+import { sumDecimals } from '../../lib/decimal.ts';
+import { badInput } from '../../lib/errors.ts';
+import { parseSlugId } from '../../lib/ids.ts';
+import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
+import type { AssetRow } from '../rows.ts';
+import type { IntervalName } from './queries.ts';
+
+const INTERVAL_MS: Record<IntervalName, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 86_400_000 };
+/** Most candles one request may ask for. */
+const MAX_CANDLES = 10_000;
+
+export const clickhouseResolvers: Resolvers = {
+  Query: {
+    async marketData(_, { assetId, interval, from, to }, ctx) {
+      const id = parseSlugId(assetId, 'assetId');
+      const end = to ?? new Date();
+      const start = from ?? new Date(end.getTime() - 24 * 3600 * 1000);
+      if (start >= end) throw badInput('INVALID_ARGUMENT', 'from must be earlier than to', { field: 'from' });
+      if ((end.getTime() - start.getTime()) / INTERVAL_MS[interval] > MAX_CANDLES) {
+        throw badInput('INVALID_ARGUMENT', `That range holds more than ${MAX_CANDLES} ${interval} candles; narrow it or use a larger interval`, { field: 'from' });
+      }
+      return ctx.loaders.candles.load({ assetId: id, interval, from: start, to: end });
+    },
+    async protocolAnalytics(_, { protocolId }, ctx) {
+      const protocol = await ctx.loaders.protocols.load(parseSlugId(protocolId, 'protocolId'));
+      return protocol && { protocol };
+    },
+  },
+  Mutation: {
+    async ingestPrices(_, { ticks }, ctx) {
+      const stats = await ingestTicks(ctx.tiers, parseTicks(ticks));
+      return { accepted: ticks.length, assetIds: [...stats.keys()] };
+    },
+  },
+  ProtocolAnalytics: {
+    volume: (a, _, ctx) => ctx.loaders.protocolVolume.load(a.protocol.id),
+    tvl: (a, _, ctx) => ctx.loaders.protocolTvl.load(a.protocol.id),
+    totalVolumeUsd: async (a, _, ctx) => sumDecimals((await ctx.loaders.protocolVolume.load(a.protocol.id)).map((v) => v.volumeUsd)),
+    transactionCount: async (a, _, ctx) => (await ctx.loaders.protocolVolume.load(a.protocol.id)).reduce((n, v) => n + v.transactions, 0),
+  },
+  IngestResult: {
+    assets: async (r, _, ctx) =>
+      (await ctx.loaders.assets.loadMany([...r.assetIds])).filter((a): a is AssetRow => a !== null && !(a instanceof Error)),
+  },
+};

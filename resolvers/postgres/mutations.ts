@@ -1,0 +1,73 @@
+/**
+ * Writes to the source of truth. Input is validated completely before the first statement;
+ * a foreign key that points nowhere becomes NOT_FOUND naming the argument, and nothing is written.
+ */
+import { loadPriceStats } from '../../domain/prices.ts';
+import { badInput } from '../../lib/errors.ts';
+import { multiplyDecimals, parseDecimal, formatDecimal } from '../../lib/decimal.ts';
+import { parseSlugId, parseUserId } from '../../lib/ids.ts';
+import type { RecordTransactionInput, UpdateHoldingInput } from '../../schema/generated/resolvers-types.ts';
+import type { Context } from '../context.ts';
+import { columns, type HoldingRow, type TransactionRow } from '../rows.ts';
+
+const TX_HASH = /^0x[0-9a-f]{64}$/;
+
+/** Maps a Postgres foreign-key violation (SQLSTATE 23503) to the argument that caused it. */
+function foreignKeyError(error: unknown, fields: Record<string, string>): unknown {
+  const pgError = error as { code?: string; constraint?: string };
+  if (pgError.code !== '23503') return error;
+  const column = Object.keys(fields).find((c) => pgError.constraint?.includes(`_${c}_`));
+  const field = column ? fields[column]! : 'input';
+  return badInput('NOT_FOUND', `${field} does not exist`, { field });
+}
+
+async function priceOf(ctx: Context, assetId: string): Promise<string> {
+  const stats = await loadPriceStats({ hot: ctx.tiers.hot, clickhouse: ctx.tiers.clickhouse }, [assetId]);
+  return stats.get(assetId)?.price ?? '0';
+}
+
+export async function recordTransaction(ctx: Context, input: RecordTransactionInput): Promise<TransactionRow> {
+  const userId = parseUserId(input.userId, 'input.userId');
+  const assetId = parseSlugId(input.assetId, 'input.assetId');
+  const protocolId = input.protocolId ? parseSlugId(input.protocolId, 'input.protocolId') : null;
+  const amount = parseDecimal(input.amount, 'input.amount');
+  if (amount <= 0n) throw badInput('INVALID_DECIMAL', 'input.amount must be positive', { field: 'input.amount' });
+  if (input.txHash && !TX_HASH.test(input.txHash)) {
+    throw badInput('INVALID_ARGUMENT', 'input.txHash must be 0x followed by 64 lowercase hex digits', { field: 'input.txHash' });
+  }
+  const occurredAt = input.occurredAt ?? new Date();
+  const valueUsd = multiplyDecimals(formatDecimal(amount), await priceOf(ctx, assetId));
+  try {
+    const [row] = await ctx.tiers.postgres.query<TransactionRow>(
+      `INSERT INTO transaction_history AS t (user_id, asset_id, protocol_id, type, amount, value_usd, tx_hash, occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       RETURNING ${columns.transaction('t')}`,
+      [userId, assetId, protocolId, input.type, formatDecimal(amount), valueUsd, input.txHash ?? null, occurredAt],
+    );
+    return row!;
+  } catch (error) {
+    throw foreignKeyError(error, { user_id: 'input.userId', asset_id: 'input.assetId', protocol_id: 'input.protocolId' });
+  }
+}
+
+export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Promise<HoldingRow> {
+  const userId = parseUserId(input.userId, 'input.userId');
+  const assetId = parseSlugId(input.assetId, 'input.assetId');
+  const protocolId = input.protocolId ? parseSlugId(input.protocolId, 'input.protocolId') : null;
+  const quantity = parseDecimal(input.quantity, 'input.quantity');
+  if (quantity < 0n) throw badInput('INVALID_DECIMAL', 'input.quantity must not be negative', { field: 'input.quantity' });
+  const valueUsd = multiplyDecimals(formatDecimal(quantity), await priceOf(ctx, assetId));
+  try {
+    const [row] = await ctx.tiers.postgres.query<HoldingRow>(
+      `INSERT INTO portfolio_holdings AS h (user_id, asset_id, protocol_id, quantity, value_usd)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT ON CONSTRAINT portfolio_holdings_position
+       DO UPDATE SET quantity = EXCLUDED.quantity, value_usd = EXCLUDED.value_usd, updated_at = now()
+       RETURNING ${columns.holding('h')}`,
+      [userId, assetId, protocolId, formatDecimal(quantity), valueUsd],
+    );
+    return row!;
+  } catch (error) {
+    throw foreignKeyError(error, { user_id: 'input.userId', asset_id: 'input.assetId', protocol_id: 'input.protocolId' });
+  }
+}

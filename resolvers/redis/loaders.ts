@@ -1,0 +1,18 @@
+/** Latest price and 24 h change per asset: one Redis MGET per batch, ClickHouse for misses. */
+import DataLoader from 'dataloader';
+import { loadPriceStats, type PriceStats } from '../../domain/prices.ts';
+import type { Clickhouse } from '../../stores/clickhouse.ts';
+import type { HotStore } from '../../stores/hot.ts';
+
+export function createRedisLoaders(options: { hot: HotStore; clickhouse: Clickhouse; batch: boolean }) {
+  const priceStats = new DataLoader<string, PriceStats | null>(
+    async (assetIds) => {
+      const stats = await loadPriceStats(options, assetIds);
+      return assetIds.map((id) => stats.get(id) ?? null);
+    },
+    { batch: options.batch },
+  );
+  return { priceStats };
+}
+
+export type RedisLoaders = ReturnType<typeof createRedisLoaders>;

@@ -1,0 +1,22 @@
+/** Nearest assets per (asset, k): one searchBatch call to the vector tier per batch. */
+import DataLoader from 'dataloader';
+import type { VectorIndex } from '../../stores/vector.ts';
+import type { SimilarParent } from '../rows.ts';
+
+export interface SimilarKey {
+  readonly assetId: string;
+  readonly k: number;
+}
+
+export function createVectorLoaders(options: { vector: VectorIndex; batch: boolean }) {
+  const similar = new DataLoader<SimilarKey, SimilarParent[], string>(
+    async (keys) => {
+      const results = await options.vector.searchBatch(keys.map((key) => ({ id: key.assetId, limit: key.k })));
+      return results.map((matches) => matches.map((m) => ({ assetId: m.id, score: m.score })));
+    },
+    { batch: options.batch, cacheKeyFn: (key) => `${key.assetId}|${key.k}` },
+  );
+  return { similar };
+}
+
+export type VectorLoaders = ReturnType<typeof createVectorLoaders>;

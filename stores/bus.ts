@@ -1,0 +1,103 @@
+/**
+ * The event tier (Kafka): change and market events. This file holds the contract and the
+ * in-process implementation used when KAFKA_BROKERS is not configured; the Kafka one is
+ * in kafka-bus.ts.
+ */
+import type { StatementObserver } from './observer.ts';
+
+export interface OutgoingMessage {
+  /** Partitioning key: all events of one row share it, so Kafka keeps them in order. */
+  readonly key: string;
+  readonly value: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface BusMessage extends OutgoingMessage {
+  readonly topic: string;
+  readonly partition: number;
+  /** Position in the partition, as a decimal string (Kafka offsets are 64-bit). */
+  readonly offset: string;
+}
+
+export interface BusSubscription {
+  stop(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  readonly topics: readonly string[];
+  /**
+   * Consumers sharing a group split the partitions between them (the worker's scale-out);
+   * without one, this subscriber reads every partition (each gateway instance sees all events).
+   */
+  readonly groupId?: string;
+  readonly fromBeginning?: boolean;
+  /** Called with messages in partition order; the next batch waits until it resolves. */
+  readonly onMessages: (messages: readonly BusMessage[]) => Promise<void>;
+}
+
+export interface EventBus {
+  readonly kind: 'server' | 'embedded';
+  /** Resolves once the broker acknowledged every message (acks=all on Kafka). */
+  publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<BusSubscription>;
+  /** Whether the bus can currently publish (health and `cdcStats.kafkaConnected`). */
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * In-process bus with a retained, capped log per topic (one partition), so `fromBeginning`
+ * and resume work as on Kafka. Delivery is asynchronous, as it would be over a network.
+ */
+export function createEmbeddedBus(options: { observer: StatementObserver; retainPerTopic?: number }): EventBus {
+  const retain = options.retainPerTopic ?? 100_000;
+  const logs = new Map<string, { base: number; messages: BusMessage[] }>();
+  const subscribers = new Set<{ topics: ReadonlySet<string>; deliver: (m: BusMessage[]) => void }>();
+  const logOf = (topic: string) => {
+    let log = logs.get(topic);
+    if (!log) logs.set(topic, (log = { base: 0, messages: [] }));
+    return log;
+  };
+  return {
+    kind: 'embedded',
+    async publish(topic, messages) {
+      if (messages.length === 0) return;
+      options.observer('bus', `publish ${topic}`);
+      const log = logOf(topic);
+      const appended = messages.map((m, i) => ({ ...m, topic, partition: 0, offset: String(log.base + log.messages.length + i) }));
+      log.messages.push(...appended);
+      if (log.messages.length > retain) {
+        const drop = log.messages.length - retain;
+        log.messages.splice(0, drop);
+        log.base += drop;
+      }
+      for (const s of subscribers) if (s.topics.has(topic)) s.deliver(appended);
+    },
+    async subscribe(sub) {
+      // A serial queue per subscriber: the next batch waits for onMessages, as with Kafka's eachBatch.
+      let chain = Promise.resolve();
+      let stopped = false;
+      const entry = {
+        topics: new Set(sub.topics),
+        deliver: (m: BusMessage[]) => {
+          if (m.length === 0) return;
+          chain = chain.then(() => (stopped ? undefined : sub.onMessages(m))).catch(() => {});
+        },
+      };
+      if (sub.fromBeginning) for (const topic of sub.topics) entry.deliver([...logOf(topic).messages]);
+      subscribers.add(entry);
+      return {
+        async stop() {
+          stopped = true;
+          subscribers.delete(entry);
+          await chain;
+        },
+      };
+    },
+    isConnected: () => true,
+    async close() {
+      subscribers.clear();
+      logs.clear();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * The public query API, checked against the tiers themselves as oracles: what the gateway
+ * answers must equal what Postgres, ClickHouse and the vector index hold.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoEmbedding } from '../../demo/seed.ts';
+import { startStack, type Stack } from '../stack.ts';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack?.stop());
+
+/** Exact sum of decimal strings, written independently of lib/decimal.ts. */
+function exactSum(values: string[]): bigint {
+  return values.reduce((acc, v) => {
+    const [i = '0', f = ''] = v.replace('-', '').split('.');
+    const units = BigInt(i) * 10n ** 18n + BigInt(f.padEnd(18, '0'));
+    return acc + (v.startsWith('-') ? -units : units);
+  }, 0n);
+}
+const units = (v: string) => exactSum([v]);
+
+describe('users', () => {
+  it('finds the demo user by handle and by id, with at least 20 holdings', async () => {
+    const byHandle = await stack.gql(`{ user(handle: "demo") { id handle displayName portfolio { holdings { id } } } }`);
+    expect(byHandle.errors).toBeUndefined();
+    const user = byHandle.data!.user;
+    expect(user.handle).toBe('demo');
+    expect(user.portfolio.holdings.length).toBeGreaterThanOrEqual(20);
+    const byId = await stack.gql(`query($id: ID) { user(id: $id) { handle } }`, { id: user.id });
+    expect(byId.data!.user.handle).toBe('demo');
+  });
+
+  it('gives null for unknown users and an error when both or neither of id and handle are given', async () => {
+    const unknown = await stack.gql(`{ a: user(id: "987654321") { id } b: user(handle: "nobody_here") { id } c: portfolio(userId: "987654321") { totalValueUsd } }`);
+    expect(unknown.errors).toBeUndefined();
+    expect(unknown.data).toEqual({ a: null, b: null, c: null });
+    const both = await stack.gql(`{ user(id: "1", handle: "demo") { id } }`);
+    expect(both.errors![0]!.extensions!.code).toBe('INVALID_ARGUMENT');
+    const neither = await stack.gql(`{ user { id } }`);
+    expect(neither.errors![0]!.extensions!.code).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('portfolio', () => {
+  it('values every holding from Postgres and sums them exactly', async () => {
+    const { data } = await stack.gql(`{ user(handle: "whale") { id portfolio { totalValueUsd holdings { id quantity valueUsd asset { id } protocol { id } } } } }`);
+    const portfolio = data!.user.portfolio;
+    const rows = await stack.tiers.postgres.query<{ id: string; quantity: string; value_usd: string; protocol_id: string | null }>(
+      'SELECT h.id::text AS id, h.quantity::text AS quantity, h.value_usd::text AS value_usd, h.protocol_id FROM portfolio_holdings h WHERE h.user_id = $1 ORDER BY h.id',
+      [data!.user.id],
+    );
+    expect(portfolio.holdings).toHaveLength(50);
+    expect(portfolio.holdings.map((h: any) => h.id)).toEqual(rows.map((r) => r.id));
+    portfolio.holdings.forEach((h: any, i: number) => {
+      expect(units(h.quantity)).toBe(units(rows[i]!.quantity));
+      expect(units(h.valueUsd)).toBe(units(rows[i]!.value_usd));
+      expect(h.protocol?.id ?? null).toBe(rows[i]!.protocol_id);
+    });
+    expect(typeof portfolio.totalValueUsd).toBe('string');
+    expect(units(portfolio.totalValueUsd)).toBe(exactSum(rows.map((r) => r.value_usd)));
+  });
+
+  it('reports latest price and 24h change matching the ClickHouse ticks', async () => {
+    const { data } = await stack.gql(`{ user(handle: "demo") { portfolio { holdings { asset { id latestPrice change24h } } } } }`);
+    const assets = data!.user.portfolio.holdings.map((h: any) => h.asset);
+    const ticks = await stack.tiers.clickhouse.query<{ asset_id: string; last: string; prev: string }>(
+      `SELECT asset_id, toString(argMax(price, ts)) AS last,
+              toString(argMaxIf(price, ts, ts <= (SELECT max(ts) FROM price_data_raw) - INTERVAL 24 HOUR)) AS prev
+       FROM price_data_raw GROUP BY asset_id`,
+    );
+    for (const asset of assets) {
+      const tick = ticks.find((t) => t.asset_id === asset.id)!;
+      expect(units(asset.latestPrice)).toBe(units(tick.last));
+      const expected = (Number(tick.last) - Number(tick.prev)) / Number(tick.prev) * 100;
+      expect(Number(asset.change24h)).toBeCloseTo(expected, 4);
+    }
+  });
+});
+
+describe('transactions', () => {
+  it('pages through a user history newest first with no gap and no duplicate', async () => {
+    const user = (await stack.gql(`{ user(handle: "demo") { id } }`)).data!.user;
+    const expected = await stack.tiers.postgres.query<{ id: string }>(
+      'SELECT t.id::text AS id FROM transaction_history t WHERE t.user_id = $1 ORDER BY t.occurred_at DESC, t.id DESC',
+      [user.id],
+    );
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 100; page++) {
+      const res: any = await stack.gql(`query($u: ID!, $a: String) { transactions(userId: $u, first: 7, after: $a) { edges { cursor node { id asset { symbol } } } pageInfo { hasNextPage endCursor } } }`, { u: user.id, a: after });
+      const conn = res.data.transactions;
+      seen.push(...conn.edges.map((e: any) => e.node.id));
+      if (!conn.pageInfo.hasNextPage) break;
+      after = conn.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(expected.map((r) => r.id));
+  });
+
+  it('gives an empty connection for an unknown user', async () => {
+    const res = await stack.gql(`{ transactions(userId: "987654321") { edges { cursor } pageInfo { hasNextPage endCursor } } }`);
+    expect(res.data!.transactions).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
+  });
+});
+
+describe('market data', () => {
+  it('returns hourly candles equal to an aggregation of the raw ticks', async () => {
+    const res = await stack.gql(`{ marketData(assetId: "ETH", interval: HOUR) { bucket open high low close volume trades } }`);
+    const candles = res.data!.marketData;
+    expect(candles.length).toBeGreaterThanOrEqual(23);
+    const sample = candles[5];
+    const [raw] = await stack.tiers.clickhouse.query<{ open: string; high: string; low: string; close: string; n: string }>(
+      `SELECT toString(argMin(price, ts)) AS open, toString(max(price)) AS high, toString(min(price)) AS low, toString(argMax(price, ts)) AS close, toString(count()) AS n
+       FROM price_data_raw WHERE asset_id = 'ETH' AND toStartOfHour(ts) = parseDateTime64BestEffort({b:String})`,
+      { b: sample.bucket },
+    );
+    expect([sample.open, sample.high, sample.low, sample.close].map(units)).toEqual([raw!.open, raw!.high, raw!.low, raw!.close].map(units));
+    expect(sample.trades).toBe(Number(raw!.n));
+  });
+
+  it('gives an empty list for an unknown asset', async () => {
+    const res = await stack.gql(`{ marketData(assetId: "NOPE", interval: DAY) { bucket } }`);
+    expect(res.data!.marketData).toEqual([]);
+  });
+});
+
+describe('similar assets', () => {
+  it('finds nearest assets by id (excluding itself) and by embedding', async () => {
+    const byId = await stack.gql(`{ similarAssets(assetId: "USDC", k: 3) { score asset { id } } }`);
+    const ids = byId.data!.similarAssets.map((s: any) => s.asset.id);
+    expect(ids).toHaveLength(3);
+    expect(ids).not.toContain('USDC');
+    // The demo embeddings cluster by category: USDC's neighbours are stablecoins.
+    for (const id of ids) expect(['USDT', 'DAI', 'FRAX', 'LUSD']).toContain(id);
+    const scores = byId.data!.similarAssets.map((s: any) => s.score);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+
+    const embedding = demoEmbedding('LINK', stack.tiers.vector.dimensions);
+    const byVector = await stack.gql(`query($e: [Float!]) { similarAssets(embedding: $e, k: 2) { score asset { id symbol } } }`, { e: embedding });
+    expect(byVector.data!.similarAssets[0].asset.id).toBe('LINK');
+    expect(byVector.data!.similarAssets[0].score).toBeCloseTo(1, 6);
+  });
+});
+
+describe('protocol analytics', () => {
+  it('joins Postgres metadata with ClickHouse volume and TVL series', async () => {
+    const res = await stack.gql(`{ protocolAnalytics(protocolId: "aave-v3") { protocol { name category tvlUsd } totalVolumeUsd transactionCount volume { day volumeUsd transactions } tvl { ts tvlUsd } } }`);
+    const a = res.data!.protocolAnalytics;
+    expect(a.protocol.name).toBe('Aave v3');
+    const [pgTotals] = await stack.tiers.postgres.query<{ total: string; n: number }>(
+      `SELECT coalesce(sum(value_usd), 0)::text AS total, count(*)::int AS n FROM transaction_history WHERE protocol_id = 'aave-v3' AND occurred_at >= now() - interval '30 days'`,
+    );
+    expect(units(a.totalVolumeUsd)).toBe(units(pgTotals!.total));
+    expect(a.transactionCount).toBe(pgTotals!.n);
+    expect(a.tvl.length).toBeGreaterThan(24 * 29);
+    expect((await stack.gql(`{ protocolAnalytics(protocolId: "nope") { totalVolumeUsd } }`)).data!.protocolAnalytics).toBeNull();
+  });
+});

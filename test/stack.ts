@@ -1,0 +1,109 @@
+/**
+ * A whole gateway on either tier profile, isolated per test file: its own Postgres database
+ * (real) or PGlite (embedded), its own Redis key prefix, its own chDB directory, port 0.
+ * Statements are counted per tier so tests can assert batching.
+ */
+import { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { seedDemoData } from '../demo/seed.ts';
+import { createGateway } from '../gateway/app.ts';
+import { loadConfig, type Config, type ConfigOverrides } from '../lib/config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { migrate } from '../migrations/migrate.ts';
+import { createStatementCounter } from '../stores/observer.ts';
+import { createTiers, type Tiers } from '../stores/tiers.ts';
+import { services } from './services.ts';
+
+export type Profile = 'embedded' | 'real';
+
+export const profile: Profile = process.env['TIER_PROFILE'] === 'real' ? 'real' : 'embedded';
+
+export interface GraphQLResult<T = Record<string, any>> {
+  data?: T | null;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
+}
+
+export interface Stack {
+  readonly config: Config;
+  readonly tiers: Tiers;
+  readonly url: string;
+  readonly counter: ReturnType<typeof createStatementCounter>;
+  /** POSTs a GraphQL operation and returns the parsed body. */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  stop(): Promise<void>;
+}
+
+/** Creates a fresh database on the real server; returns its URL and a function dropping it. */
+async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `ys_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: services.postgresAdminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(services.postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: services.postgresAdminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startStack(options: { overrides?: ConfigOverrides; seed?: boolean } = {}): Promise<Stack> {
+  const database = profile === 'real' ? await createDatabase() : undefined;
+  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'error', DATA_DIR: ':memory:' };
+  if (profile === 'real') {
+    env['DATABASE_URL'] = database!.url;
+    env['REDIS_URL'] = services.redisUrl;
+    env['REDIS_KEY_PREFIX'] = `ys-test-${randomBytes(4).toString('hex')}:`;
+    env['KAFKA_BROKERS'] = services.kafkaBrokers.join(',');
+    env['KAFKA_CLIENT_ID'] = `ys-test-${randomBytes(4).toString('hex')}`;
+  }
+  // DATA_DIR ':memory:' puts chDB in a temporary directory owned by this test process
+  // (vitest runs each file in its own process) and keeps PGlite in memory.
+  const config = loadConfig(env, options.overrides);
+  const logger = createLogger({ level: 'error' });
+  const counter = createStatementCounter();
+  const tiers = await createTiers({ config, logger, observer: counter.observer });
+  await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
+  if (options.seed ?? true) await seedDemoData({ tiers, logger });
+  const gateway = createGateway({ config, tiers, logger });
+  const { url } = await gateway.start();
+  counter.reset();
+  return {
+    config,
+    tiers,
+    url,
+    counter,
+    async gql(query, variables, headers = {}) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+      return (await res.json()) as GraphQLResult<any>;
+    },
+    async stop() {
+      await gateway.stop();
+      await tiers.close();
+      await database?.drop();
+      if (config.redis.url) await deleteKeys(config.redis.url, config.redis.keyPrefix);
+    },
+  };
+}
+
+/** Removes this stack's keys from the shared Redis. */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

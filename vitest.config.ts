@@ -1,4 +1,7 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
 
 /**
  * Three projects: unit tests once, and every integration test twice, against the embedded
@@ -6,6 +9,12 @@ import { defineConfig } from 'vitest/config';
  * is chDB in both, the vector tier is the embedded index in both: no Qdrant server exists here).
  */
 export default defineConfig({
+  resolve: {
+    // Node resolves `graphql` to its CommonJS build (graphql 16 has no `exports` map), and so
+    // does graphql-jit's require(); Vite would pick the ESM build and make two realms. Use
+    // the CommonJS build everywhere, as in production.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,

@@ -9,12 +9,13 @@ import {
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../lib/logger.ts';
 import type { Context } from '../resolvers/index.ts';
+import { createJitGateway } from './jit-executor.ts';
 import { depthLimitRule } from './plugins/depth-limit.ts';
 import { createFormatError } from './plugins/errors.ts';
 
-export function createApollo(options: { schema: GraphQLSchema; logger: Logger; maxDepth: number }): ApolloServer<Context> {
+export function createApollo(options: { schema: GraphQLSchema; logger: Logger; maxDepth: number; executor: 'jit' | 'graphql-js' }): ApolloServer<Context> {
   return new ApolloServer<Context>({
-    schema: options.schema,
+    ...(options.executor === 'jit' ? { gateway: createJitGateway(options.schema) } : { schema: options.schema }),
     formatError: createFormatError(options.logger),
     validationRules: [depthLimitRule(options.maxDepth)],
     includeStacktraceInErrorResponses: false,

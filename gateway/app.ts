@@ -29,7 +29,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
   const { config, tiers } = options;
   const logger = options.logger.child('gateway');
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
-  const apollo = createApollo({ schema, logger, maxDepth: config.gateway.maxDepth });
+  const apollo = createApollo({ schema, logger, maxDepth: config.gateway.maxDepth, executor: config.gateway.executor });
   const graphiql = config.gateway.graphiql ? loadGraphiql({ endpointPath: config.gateway.graphqlPath, assetPrefix: ASSET_PREFIX }) : undefined;
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error) => {

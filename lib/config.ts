@@ -24,6 +24,8 @@ export interface Config {
   readonly gateway: {
     /** DataLoader batching; switched off only to measure what it buys (bench/). */
     readonly batching: boolean;
+    /** graphql-jit (compiled operations) or graphql-js's interpreter; the same answers either way. */
+    readonly executor: 'jit' | 'graphql-js';
     /** Serve GraphiQL on GET of the GraphQL path. */
     readonly graphiql: boolean;
     readonly graphqlPath: string;
@@ -66,6 +68,7 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
     },
     gateway: {
       batching: read.bool('GATEWAY_BATCHING', true),
+      executor: read.oneOf('GRAPHQL_EXECUTOR', ['jit', 'graphql-js'] as const, 'jit'),
       graphiql: read.bool('GRAPHIQL', true),
       graphqlPath: read.string('GRAPHQL_PATH', '/graphql'),
       maxPageSize: read.int('MAX_PAGE_SIZE', 100, { min: 1, max: 10_000 }),

@@ -5,14 +5,15 @@
 # is the one artifact source every machine of this project can reach (the
 # Apache download mirrors are not).
 #
-# Usage: scripts/kafka.sh start|stop|restart|status|fetch|topics ARGS...
+# Usage: scripts/kafka.sh start|stop|restart|status|fetch|topics ARGS|groups ARGS
 #   start    fetch if needed, format storage if needed, start in the background
 #            and wait until a client can create a topic (idempotent)
 #   stop     stop the broker started by `start` (pid file), wait for it to exit
 #   restart  stop + start
 #   status   exit 0 if a broker on the port answers admin requests
 #   fetch    only download the jars into the cache dir
-#   topics   run kafka-topics against the broker, e.g. `topics --list`
+#   topics   run kafka-topics against the broker, e.g. `topics --describe --topic T`
+#   groups   run kafka-consumer-groups, e.g. `groups --describe --all-groups`
 #
 # Environment (all optional):
 #   KAFKA_HOME             jar cache   (default ~/.cache/yieldsensei/kafka-4.4.0)
@@ -42,8 +43,11 @@ KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 HOST=127.0.0.1
 BOOTSTRAP=$HOST:$KAFKA_PORT
 LIB=$KAFKA_HOME/libs
-# Written last by fetch, so a half-finished download is never mistaken for a cache.
+# Written last by fetch, so a half-finished download is never mistaken for a
+# cache; it names the versions, so a custom KAFKA_HOME is refetched when the
+# versions in this script change.
 FETCH_MARKER=$KAFKA_HOME/.fetched
+FETCH_ID="kafka_$SCALA_BINARY-$KAFKA_VERSION kafka-tools-$KAFKA_VERSION log4j-slf4j-impl-$LOG4J_VERSION"
 PID_FILE=$KAFKA_DATA_DIR/kafka.pid
 SERVER_LOG=$KAFKA_DATA_DIR/server.log
 # JVM stdout/stderr: normally near-empty (log4j2 writes to server.log), but it
@@ -62,7 +66,7 @@ die() { log "$*"; exit 1; }
 # --- fetch ------------------------------------------------------------------
 
 fetch() {
-  [[ -f $FETCH_MARKER ]] && return 0
+  [[ -f $FETCH_MARKER && $(<"$FETCH_MARKER") == "$FETCH_ID" ]] && return 0
   command -v mvn >/dev/null || die "mvn not found: Maven is needed to fetch Kafka from Maven Central"
   mkdir -p "$KAFKA_HOME"
   local start=$SECONDS tmp
@@ -113,15 +117,18 @@ EOF
   # Download into a fresh dir and rename it into place, so an interrupted or
   # concurrent fetch never leaves a mixed classpath behind.
   tmp=$(mktemp -d "$KAFKA_HOME/libs.XXXXXX")
+  # Maven's output goes to a file and is shown only on failure: even with -q
+  # it prints stray terminal escape codes.
   if ! mvn -B -q -Dstyle.color=never -f "$KAFKA_HOME/pom.xml" \
       org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$tmp"; then
+      -DincludeScope=runtime -DoutputDirectory="$tmp" >"$KAFKA_HOME/mvn.log" 2>&1; then
+    tail -n 30 "$KAFKA_HOME/mvn.log" >&2
     rm -rf "$tmp"
     die "mvn could not fetch Kafka $KAFKA_VERSION (is Maven Central reachable?)"
   fi
   rm -rf "$LIB"
   mv "$tmp" "$LIB"
-  touch "$FETCH_MARKER"
+  echo "$FETCH_ID" >"$FETCH_MARKER"
   log "fetched $(ls "$LIB" | wc -l) jars ($(du -sh "$LIB" | cut -f1)) in $((SECONDS - start))s"
 }
 
@@ -189,7 +196,6 @@ default.api.timeout.ms=10000
 EOF
 }
 
-
 # Run a Kafka CLI class in a short-lived JVM (small heap, quick JIT start),
 # killed after $1 seconds so a wedged broker cannot hang CI.
 run_tool() {
@@ -240,8 +246,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
-# Fewer internal partitions than the default 50: created on first use, and 50
-# partitions make the first consumer-group join noticeably slower on CI.
+# 5 instead of the default 50 partitions: a test broker needs no more, and
+# each partition is a log to create, open and load on every start.
 offsets.topic.num.partitions=5
 transaction.state.log.num.partitions=5
 
@@ -295,6 +301,9 @@ write_broker_log_config() {
     <Logger name="state.change.logger" level="WARN"/>
     <Logger name="kafka.request.logger" level="WARN"/>
     <Logger name="org.apache.kafka.storage.internals.log.LogLoader" level="WARN"/>
+    <!-- The full config dumps ("KafkaConfig values: ...", hundreds of lines
+         each); the effective settings are in server.properties next to the log. -->
+    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
   </Loggers>
 </Configuration>
 EOF2
@@ -361,11 +370,20 @@ wait_ready() {
   exit 1
 }
 
+# The cause of a failed start (e.g. a port in use) is usually an ERROR with a
+# stack trace well before the last lines, so print the errors and their root
+# causes first, then the tail.
 show_logs() {
-  local f
-  for f in "$SERVER_LOG" "$CONSOLE_LOG"; do
-    [[ -s $f ]] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }
-  done
+  if [[ -s $SERVER_LOG ]]; then
+    echo "--- errors in $SERVER_LOG" >&2
+    grep -E '^\[[^]]*\] (ERROR|FATAL) |^Caused by:' "$SERVER_LOG" | tail -n 15 >&2 || true
+    echo "--- last lines of $SERVER_LOG" >&2
+    tail -n 15 "$SERVER_LOG" >&2
+  fi
+  if [[ -s $CONSOLE_LOG ]]; then
+    echo "--- $CONSOLE_LOG" >&2
+    tail -n 20 "$CONSOLE_LOG" >&2
+  fi
   return 0
 }
 
@@ -414,6 +432,7 @@ case ${1:-} in
   status) fetch >/dev/null; status ;;
   fetch) fetch ;;
   topics) shift; fetch; run_tool 120 org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "$@" ;;
+  groups) shift; fetch; run_tool 120 org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" "$@" ;;
   *)
     sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2
     exit 2

@@ -53,6 +53,8 @@ function normalize(vector: readonly number[]): Float64Array {
 /** Exact cosine search over every stored point: fine for thousands of assets. */
 export function createEmbeddedVectorIndex(options: { dimensions: number; observer: StatementObserver }): VectorIndex {
   const points = new Map<string, Float64Array>();
+  // Answers by stored id depend only on the stored points: memoized until the next upsert.
+  const byIdCache = new Map<string, VectorMatch[]>();
   const search = (query: Float64Array, limit: number, exclude?: string): VectorMatch[] => {
     const matches: VectorMatch[] = [];
     for (const [id, v] of points) {
@@ -72,19 +74,29 @@ export function createEmbeddedVectorIndex(options: { dimensions: number; observe
       options.observer('vector', 'upsert');
       for (const p of list) assertVector(p.vector, options.dimensions, `vector of ${p.id}`);
       for (const p of list) points.set(p.id, normalize(p.vector));
+      byIdCache.clear();
     },
     async searchBatch(queries) {
       options.observer('vector', 'searchBatch');
       return queries.map((q) => {
         if ('id' in q) {
-          const stored = points.get(q.id);
-          return stored ? search(stored, q.limit, q.id) : [];
+          const key = `${q.id}|${q.limit}`;
+          let matches = byIdCache.get(key);
+          if (!matches) {
+            const stored = points.get(q.id);
+            matches = stored ? search(stored, q.limit, q.id) : [];
+            byIdCache.set(key, matches);
+          }
+          return matches;
         }
         return search(normalize(q.vector), q.limit);
       });
     },
     count: async () => points.size,
-    close: async () => points.clear(),
+    close: async () => {
+      points.clear();
+      byIdCache.clear();
+    },
   };
 }
 

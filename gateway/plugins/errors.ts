@@ -24,7 +24,7 @@ function findAppError(error: unknown): AppError | GraphQLError | undefined {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
     if (current instanceof AppError) return current;
-    if (current instanceof GraphQLError && current !== error && typeof current.extensions['code'] === 'string') return current;
+    if (current instanceof GraphQLError && current !== error && typeof current.extensions?.['code'] === 'string') return current;
     current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
   }
   return undefined;
@@ -37,7 +37,7 @@ export function createFormatError(logger: Logger) {
       return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
     }
     if (original instanceof GraphQLError) {
-      return { ...formatted, extensions: { ...formatted.extensions, code: original.extensions['code'] } };
+      return { ...formatted, extensions: { ...formatted.extensions, code: original.extensions?.['code'] } };
     }
     const code = formatted.extensions?.['code'];
     if (typeof code === 'string' && CLIENT_CODES.has(code)) return formatted;

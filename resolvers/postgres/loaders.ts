@@ -50,13 +50,13 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
    */
   const holdingsByUser = new DataLoader<string, HoldingRow[] | null>(
     async (userIds) => {
-      type Joined = { u: UserRow & { createdAt: string }; h: HoldingRow | null; a: AssetRow | null; p: ProtocolRow | null };
-      const rows = await postgres.query<Joined>(
-        `SELECT json_build_object('id', u.id::text, 'handle', u.handle, 'displayName', u.display_name, 'createdAt', u.created_at) AS u,
-                CASE WHEN h.id IS NULL THEN NULL ELSE json_build_object('id', h.id::text, 'userId', h.user_id::text, 'assetId', h.asset_id, 'protocolId', h.protocol_id,
-                  'quantity', h.quantity::text, 'valueUsd', h.value_usd::text, 'updatedAt', h.updated_at) END AS h,
-                CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object('id', a.id, 'symbol', a.symbol, 'name', a.name, 'chain', a.chain, 'decimals', a.decimals) END AS a,
-                CASE WHEN p.id IS NULL THEN NULL ELSE json_build_object('id', p.id, 'name', p.name, 'category', p.category, 'chain', p.chain, 'website', p.website, 'tvlUsd', p.tvl_usd::text) END AS p
+      // Flat columns, not json_build_object: cheaper for Postgres to produce and for pg to parse.
+      const rows = await postgres.query<Record<string, any>>(
+        `SELECT u.id::text AS u_id, u.handle AS u_handle, u.display_name AS u_name, u.created_at AS u_created,
+                h.id::text AS h_id, h.asset_id AS h_asset, h.protocol_id AS h_protocol, h.quantity::text AS h_quantity,
+                h.value_usd::text AS h_value, h.updated_at AS h_updated,
+                a.symbol AS a_symbol, a.name AS a_name, a.chain AS a_chain, a.decimals AS a_decimals,
+                p.name AS p_name, p.category AS p_category, p.chain AS p_chain, p.website AS p_website, p.tvl_usd::text AS p_tvl
          FROM users u
          LEFT JOIN portfolio_holdings h ON h.user_id = u.id
          LEFT JOIN assets a ON a.id = h.asset_id
@@ -66,15 +66,19 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
         [userIds],
       );
       const byUser = new Map<string, HoldingRow[]>();
-      for (const row of rows) {
-        let list = byUser.get(row.u.id);
+      for (const r of rows) {
+        let list = byUser.get(r.u_id);
         if (!list) {
-          byUser.set(row.u.id, (list = []));
-          if (batch) users.prime(row.u.id, { ...row.u, createdAt: new Date(row.u.createdAt) });
+          byUser.set(r.u_id, (list = []));
+          if (batch) users.prime(r.u_id, { id: r.u_id, handle: r.u_handle, displayName: r.u_name, createdAt: r.u_created });
         }
-        if (row.h) list.push({ ...row.h, updatedAt: new Date(row.h.updatedAt) });
-        if (batch && row.a) assets.prime(row.a.id, row.a);
-        if (batch && row.p) protocols.prime(row.p.id, row.p);
+        if (r.h_id === null) continue;
+        list.push({ id: r.h_id, userId: r.u_id, assetId: r.h_asset, protocolId: r.h_protocol, quantity: r.h_quantity, valueUsd: r.h_value, updatedAt: r.h_updated });
+        if (!batch) continue;
+        assets.prime(r.h_asset, { id: r.h_asset, symbol: r.a_symbol, name: r.a_name, chain: r.a_chain, decimals: r.a_decimals });
+        if (r.h_protocol !== null) {
+          protocols.prime(r.h_protocol, { id: r.h_protocol, name: r.p_name, category: r.p_category, chain: r.p_chain, website: r.p_website, tvlUsd: r.p_tvl });
+        }
       }
       return userIds.map((id) => byUser.get(id) ?? null);
     },

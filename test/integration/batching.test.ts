@@ -68,4 +68,16 @@ describe('DataLoader batching', () => {
       await unbatched.stop();
     }
   });
+
+  it('gives the same answer through graphql-js as through graphql-jit', async () => {
+    const interpreted = await startStack({ overrides: { gateway: { executor: 'graphql-js' } } });
+    try {
+      const expected = await batched.gql(PORTFOLIO, { u: whaleId });
+      expect((await interpreted.gql(PORTFOLIO, { u: whaleId })).data).toEqual(expected.data);
+      const bad = await interpreted.gql(`{ portfolio(userId: "x") { totalValueUsd } }`);
+      expect(bad.errors![0]!.extensions!['code']).toBe('INVALID_ID');
+    } finally {
+      await interpreted.stop();
+    }
+  });
 });

@@ -1,0 +1,117 @@
+/**
+ * Load benchmark of the 50-holding portfolio query (asset, latestPrice, change24h, similar(3)),
+ * side by side in one run: raw Node HTTP as the machine's ceiling, then the gateway on the
+ * embedded and the real tiers, each with DataLoader batching on and off.
+ * Usage: npm run bench:portfolio [-- --duration 10 --connections 20]
+ * Writes bench/results/portfolio.json and prints a Markdown table.
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const duration = arg('duration', 10);
+const connections = arg('connections', 20);
+
+export const PORTFOLIO_QUERY = `query Portfolio($u: ID!) {
+  portfolio(userId: $u) {
+    totalValueUsd
+    holdings {
+      quantity valueUsd
+      protocol { id name }
+      asset { id symbol name chain latestPrice change24h similar(k: 3) { score asset { id symbol } } }
+    }
+  }
+}`;
+
+interface Row {
+  name: string;
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  bytesPerResponse: number;
+}
+
+async function load(name: string, url: string, body?: string): Promise<Row> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration,
+    method: body ? 'POST' : 'GET',
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body,
+  });
+  return {
+    name,
+    requestsPerSec: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    bytesPerResponse: Math.round(result.throughput.average / Math.max(1, result.requests.average)),
+  };
+}
+
+function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; whaleId: string }> {
+  const child = spawn(process.execPath, [path.join(here, 'serve.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n') && line) resolve({ child, ...(JSON.parse(line) as { url: string; whaleId: string }) });
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function rawHttpBaseline(): Promise<Row> {
+  const payload = JSON.stringify({ data: { hello: 'world' } });
+  const server = http.createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(payload));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  try {
+    return await load('raw Node http, fixed JSON (ceiling)', `http://127.0.0.1:${port}/`);
+  } finally {
+    server.close();
+  }
+}
+
+const rows: Row[] = [await rawHttpBaseline()];
+for (const profile of ['embedded', 'real'] as const) {
+  for (const batching of [true, false]) {
+    const { child, url, whaleId } = await startServer({ BENCH_PROFILE: profile, GATEWAY_BATCHING: String(batching) });
+    try {
+      const body = JSON.stringify({ query: PORTFOLIO_QUERY, variables: { u: whaleId } });
+      // Warm up: JIT, connection pools, hot prices.
+      await autocannon({ url, connections, duration: 2, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      rows.push(await load(`portfolio, ${profile} tiers, batching ${batching ? 'on' : 'off'}, uncached`, url, body));
+    } finally {
+      await stopServer(child);
+    }
+  }
+}
+
+const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+const result = { benchmark: 'portfolio', date: new Date().toISOString(), machine, connections, durationSec: duration, query: PORTFOLIO_QUERY, rows };
+mkdirSync(path.join(here, 'results'), { recursive: true });
+writeFileSync(path.join(here, 'results', 'portfolio.json'), JSON.stringify(result, null, 2) + '\n');
+console.log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}; autocannon -c ${connections} -d ${duration}, same box\n`);
+console.log('| run | req/s | p50 ms | p99 ms | errors | non-2xx | bytes/resp |\n|---|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${r.requestsPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.non2xx} | ${r.bytesPerResponse} |`);

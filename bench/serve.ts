@@ -1,0 +1,64 @@
+/**
+ * A gateway for the benchmark, in its own process so the load generator does not share its
+ * event loop. Profile from BENCH_PROFILE (embedded | real); prints one JSON line with its URL.
+ */
+import pg from 'pg';
+import { seedDemoData } from '../demo/seed.ts';
+import { createGateway } from '../gateway/app.ts';
+import { loadConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { migrate } from '../migrations/migrate.ts';
+import { createTiers } from '../stores/tiers.ts';
+
+const profile = process.env['BENCH_PROFILE'] ?? 'embedded';
+const env: Record<string, string | undefined> = { ...process.env, PORT: '0', DATA_DIR: ':memory:', LOG_LEVEL: 'error' };
+if (profile === 'real') {
+  const db = `ys_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  env['DATABASE_URL'] = `postgresql://postgres@127.0.0.1:5432/${db}`;
+  env['REDIS_URL'] = 'redis://127.0.0.1:6379';
+  env['REDIS_KEY_PREFIX'] = `ys-bench-${process.pid}:`;
+  process.on('exit', () => {});
+}
+const config = loadConfig(env);
+const logger = createLogger({ level: 'error' });
+const tiers = await createTiers({ config, logger });
+await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
+await seedDemoData({ tiers, logger });
+const gateway = createGateway({ config, tiers, logger });
+const { url } = await gateway.start();
+const [whale] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'whale'`);
+process.stdout.write(JSON.stringify({ url, whaleId: whale!.id }) + '\n');
+
+process.on('SIGTERM', async () => {
+  await gateway.stop();
+  await tiers.close();
+  if (config.postgres.url) {
+    const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${new URL(config.postgres.url).pathname.slice(1)} WITH (FORCE)`);
+    await admin.end();
+  }
+  process.exit(0);
+});
+
+// BENCH_CPU_PROFILE=<file>: profile this process for 5 s, starting 3 s after it is ready (during load).
+const profileFile = process.env['BENCH_CPU_PROFILE'];
+if (profileFile) {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  setTimeout(async () => {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    setTimeout(async () => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(profileFile, JSON.stringify(profile));
+    }, 5_000);
+  }, 3_000);
+}

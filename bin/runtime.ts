@@ -7,6 +7,7 @@ import { AppError } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { migrate } from '../migrations/migrate.ts';
 import { createTiers, type Tiers } from '../stores/tiers.ts';
+import { installCapture } from '../sync-worker/capture.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -14,7 +15,7 @@ export interface Runtime {
   readonly tiers: Tiers;
 }
 
-/** Loads config, opens and migrates the tiers; exits with a clear message on bad config. */
+/** Loads config, opens and migrates the tiers, installs capture; exits with a clear message on bad config. */
 export async function boot(name: string): Promise<Runtime> {
   let config: Config;
   try {
@@ -26,6 +27,7 @@ export async function boot(name: string): Promise<Runtime> {
   const logger = createLogger({ level: config.logLevel, namespace: name });
   const tiers = await createTiers({ config, logger });
   await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger: logger.child('migrate') });
+  await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
   return { config, logger, tiers };
 }
 

@@ -10,7 +10,7 @@ import { boot, onShutdown } from './runtime.ts';
 
 const { config, logger, tiers } = await boot('yieldsensei');
 if (config.demoData) await seedDemoData({ tiers, logger });
-const worker = createSyncWorker({ tiers, logger });
+const worker = createSyncWorker({ tiers, config, logger });
 const gateway = createGateway({ config, tiers, logger });
 await worker.start();
 const { url } = await gateway.start();

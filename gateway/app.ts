@@ -5,7 +5,7 @@
  */
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../lib/config.ts';
@@ -39,8 +39,9 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
   });
   server.keepAliveTimeout = 65_000;
 
-  const context = (requestId: string): Context => ({
+  const context = (requestId: string, adminToken: string | undefined): Context => ({
     requestId,
+    admin: config.adminToken !== undefined && adminToken !== undefined && safeEqual(adminToken, config.adminToken),
     config,
     tiers,
     logger,
@@ -79,7 +80,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id']) || randomUUID();
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => context(requestId),
+      context: async () => context(requestId, typeof req.headers['x-admin-token'] === 'string' ? req.headers['x-admin-token'] : undefined),
     });
     const out: Record<string, string> = { 'x-request-id': requestId };
     for (const [key, value] of response.headers) out[key] = value;
@@ -129,4 +130,11 @@ async function readBody(req: http.IncomingMessage): Promise<string | undefined> 
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Constant-time comparison, so the admin token cannot be guessed byte by byte from timings. */
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

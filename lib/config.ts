@@ -10,6 +10,31 @@ import path from 'node:path';
 import { AppError } from './errors.ts';
 import type { LogLevel } from './logger.ts';
 
+/** A table captured by CDC: its key, the columns recorded in the change log, and its Kafka topic. */
+export interface CaptureTable {
+  readonly table: string;
+  readonly keyColumn: string;
+  readonly captureColumns: readonly string[];
+  readonly topic: string;
+}
+
+/** Captured by default: the tables the other tiers replicate (original design's CDC configuration). */
+export const DEFAULT_CAPTURE_TABLES: readonly CaptureTable[] = [
+  {
+    table: 'transaction_history',
+    keyColumn: 'id',
+    captureColumns: ['id', 'user_id', 'asset_id', 'protocol_id', 'type', 'amount', 'value_usd', 'tx_hash', 'occurred_at'],
+    topic: 'defi.transactions',
+  },
+  {
+    table: 'portfolio_holdings',
+    keyColumn: 'id',
+    captureColumns: ['id', 'user_id', 'asset_id', 'protocol_id', 'quantity', 'value_usd', 'updated_at'],
+    topic: 'defi.portfolio',
+  },
+  { table: 'protocols', keyColumn: 'id', captureColumns: ['id', 'name', 'category', 'chain', 'tvl_usd'], topic: 'defi.protocols' },
+];
+
 export interface Config {
   readonly host: string;
   readonly port: number;
@@ -36,6 +61,25 @@ export interface Config {
   };
   /** Load deterministic demo data into empty tiers at start. */
   readonly demoData: boolean;
+  readonly cdc: {
+    readonly tables: readonly CaptureTable[];
+    /** Changes claimed and applied per batch. */
+    readonly batchSize: number;
+    /** Fallback poll when no NOTIFY arrives (and the only wake-up on embedded Postgres). */
+    readonly pollIntervalMs: number;
+    /** Failed attempts before a change is dead-lettered. */
+    readonly maxAttempts: number;
+    /** First retry delay of a failed change; doubles per attempt. */
+    readonly retryBaseMs: number;
+    /** Processed changes older than this are pruned from cdc.change_log. */
+    readonly retentionMs: number;
+    /** Rows per keyset page of a backfill (forceSync). */
+    readonly backfillBatchSize: number;
+    /** Port of the worker's own health endpoint (`npm run worker`); 0 picks a free port. */
+    readonly healthPort: number;
+  };
+  /** Token required in `x-admin-token` for admin operations (forceSync); unset disables them. */
+  readonly adminToken: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -75,8 +119,33 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
       maxDepth: read.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
     },
     demoData: read.bool('DEMO_DATA', true),
+    cdc: {
+      tables: DEFAULT_CAPTURE_TABLES,
+      batchSize: read.int('CDC_BATCH_SIZE', 500, { min: 1, max: 50_000 }),
+      pollIntervalMs: read.int('CDC_POLL_INTERVAL_MS', 250, { min: 5, max: 60_000 }),
+      maxAttempts: read.int('CDC_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
+      retryBaseMs: read.int('CDC_RETRY_BASE_MS', 500, { min: 0, max: 3_600_000 }),
+      retentionMs: read.int('CDC_RETENTION_MS', 24 * 3600 * 1000, { min: 0, max: 365 * 24 * 3600 * 1000 }),
+      backfillBatchSize: read.int('BACKFILL_BATCH_SIZE', 5_000, { min: 1, max: 1_000_000 }),
+      healthPort: read.int('WORKER_HEALTH_PORT', 4001, { min: 0, max: 65_535 }),
+    },
+    adminToken: read.optional('ADMIN_TOKEN'),
   };
-  return merge(base, overrides);
+  const config = merge(base, overrides);
+  validateCaptureTables(config.cdc.tables);
+  return config;
+}
+
+/** Each captured table records its key and has a topic; table and column names are identifiers. */
+function validateCaptureTables(tables: readonly CaptureTable[]): void {
+  const ident = /^[a-z_][a-z0-9_]{0,62}$/;
+  for (const t of tables) {
+    const bad = (what: string) => new AppError({ code: 'CONFIG_INVALID', message: `Invalid CDC table ${JSON.stringify(t.table)}: ${what}` });
+    if (!ident.test(t.table)) throw bad('table name must be a lower-case identifier');
+    if (!t.captureColumns.every((c) => ident.test(c))) throw bad('column names must be lower-case identifiers');
+    if (!t.captureColumns.includes(t.keyColumn)) throw bad(`captureColumns must include the key column ${t.keyColumn}`);
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(t.topic)) throw bad(`topic ${JSON.stringify(t.topic)} is not a valid Kafka topic name`);
+  }
 }
 
 function merge(base: Config, overrides: ConfigOverrides): Config {
@@ -100,6 +169,7 @@ function reader(env: Env) {
   };
   return {
     string: (key: string, fallback: string) => raw(key) ?? fallback,
+    optional: (key: string) => raw(key),
     int(key: string, fallback: number, range: { min: number; max: number }): number {
       const value = raw(key);
       if (value === undefined) return fallback;

@@ -10,4 +10,6 @@ export interface Context {
   readonly tiers: Tiers;
   readonly loaders: Loaders;
   readonly logger: Logger;
+  /** Whether the request carried the configured admin token. */
+  readonly admin: boolean;
 }

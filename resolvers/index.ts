@@ -4,6 +4,7 @@ import { clickhouseResolvers } from './clickhouse/resolvers.ts';
 import { postgresResolvers } from './postgres/resolvers.ts';
 import { redisResolvers } from './redis/resolvers.ts';
 import { DateTimeScalar, DecimalScalar } from './scalars.ts';
+import { syncResolvers } from './sync/resolvers.ts';
 import { vectorResolvers } from './vector/resolvers.ts';
 
 function mergeResolvers(...maps: Resolvers[]): Resolvers {
@@ -23,7 +24,7 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 export const resolvers: Resolvers = {
   Decimal: DecimalScalar,
   DateTime: DateTimeScalar,
-  ...mergeResolvers(postgresResolvers, clickhouseResolvers, redisResolvers, vectorResolvers),
+  ...mergeResolvers(postgresResolvers, clickhouseResolvers, redisResolvers, vectorResolvers, syncResolvers),
 };
 
 export { createLoaders, type Loaders } from './loaders.ts';

@@ -15,6 +15,16 @@ export interface HotEntry {
   readonly ttlMs?: number;
 }
 
+/** One write of a batch. Every op is idempotent, so a replayed batch converges. */
+export type HotOp =
+  | { readonly op: 'hset'; readonly key: string; readonly fields: Readonly<Record<string, string>> }
+  | { readonly op: 'hdel'; readonly key: string; readonly fields: readonly string[] }
+  | { readonly op: 'set'; readonly key: string; readonly value: string; readonly ttlMs?: number }
+  | { readonly op: 'del'; readonly keys: readonly string[] }
+  /** Adds a member and keeps only the `keep` highest-scored ones. */
+  | { readonly op: 'zadd'; readonly key: string; readonly score: number; readonly member: string; readonly keep: number }
+  | { readonly op: 'zrem'; readonly key: string; readonly members: readonly string[] };
+
 export interface HotStore {
   readonly kind: 'server' | 'embedded';
   /** One round trip for many keys; `null` where a key is absent. */
@@ -25,9 +35,10 @@ export interface HotStore {
   hset(key: string, fields: Readonly<Record<string, string>>): Promise<void>;
   hdel(key: string, fields: readonly string[]): Promise<void>;
   hgetall(key: string): Promise<Record<string, string>>;
-  /** Prepends values and keeps only the newest `maxLength` (a capped recent list). */
-  pushCapped(key: string, values: readonly string[], maxLength: number): Promise<void>;
-  range(key: string, count: number): Promise<string[]>;
+  /** Runs many writes in one round trip, in order (a pipeline): the sync worker's batch. */
+  apply(ops: readonly HotOp[]): Promise<void>;
+  /** Members of a sorted set, highest score first. */
+  zrevrange(key: string, count: number): Promise<string[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -77,11 +88,25 @@ export function createServerHotStore(options: { url: string; keyPrefix: string; 
       await run('HDEL', () => redis.hdel(key, ...fields));
     },
     hgetall: (key) => run('HGETALL', () => redis.hgetall(key)),
-    async pushCapped(key, values, maxLength) {
-      if (values.length === 0) return;
-      await run('LPUSH+LTRIM', () => redis.multi().lpush(key, ...values).ltrim(key, 0, maxLength - 1).exec());
+    async apply(ops) {
+      if (ops.length === 0) return;
+      await run('PIPELINE', async () => {
+        // MULTI: the batch's writes become visible together.
+        const multi = redis.multi();
+        for (const o of ops) {
+          if (o.op === 'hset') multi.hset(o.key, o.fields);
+          else if (o.op === 'hdel') multi.hdel(o.key, ...o.fields);
+          else if (o.op === 'set') o.ttlMs === undefined ? multi.set(o.key, o.value) : multi.set(o.key, o.value, 'PX', o.ttlMs);
+          else if (o.op === 'del') multi.del(...o.keys);
+          else if (o.op === 'zadd') multi.zadd(o.key, o.score, o.member).zremrangebyrank(o.key, 0, -(o.keep + 1));
+          else multi.zrem(o.key, ...o.members);
+        }
+        const results = await multi.exec();
+        const failed = results?.find(([error]) => error);
+        if (failed) throw failed[0];
+      });
     },
-    range: (key, count) => run('LRANGE', () => redis.lrange(key, 0, count - 1)),
+    zrevrange: (key, count) => run('ZREVRANGE', () => redis.zrevrange(key, 0, count - 1)),
     ping: async () => {
       try {
         return (await redis.ping()) === 'PONG';
@@ -95,7 +120,7 @@ export function createServerHotStore(options: { url: string; keyPrefix: string; 
   };
 }
 
-type Value = string | Map<string, string> | string[];
+type Value = string | Map<string, string> | Map<string, number>;
 
 /**
  * In-process stand-in: a Map in insertion order used as an LRU (a read moves the key to
@@ -121,16 +146,16 @@ export function createEmbeddedHotStore(options: { maxEntries?: number; observer:
     if (data.size > maxEntries) data.delete(data.keys().next().value as string);
   };
   const hash = (key: string) => {
-    const value = get(key);
+    const value = get(key) as Map<string, string> | undefined;
     if (value instanceof Map) return value;
     const created = new Map<string, string>();
     put(key, created);
     return created;
   };
-  const list = (key: string) => {
-    const value = get(key);
-    if (Array.isArray(value)) return value;
-    const created: string[] = [];
+  const sortedSet = (key: string) => {
+    const value = get(key) as Map<string, number> | undefined;
+    if (value instanceof Map) return value;
+    const created = new Map<string, number>();
     put(key, created);
     return created;
   };
@@ -169,16 +194,28 @@ export function createEmbeddedHotStore(options: { maxEntries?: number; observer:
       const value = get(key);
       return value instanceof Map ? Object.fromEntries(value) : {};
     },
-    async pushCapped(key, values, maxLength) {
-      observe('LPUSH+LTRIM');
-      const l = list(key);
-      l.unshift(...[...values].reverse());
-      l.length = Math.min(l.length, maxLength);
+    async apply(ops) {
+      if (ops.length > 0) observe('PIPELINE');
+      for (const o of ops) {
+        if (o.op === 'hset') for (const [f, v] of Object.entries(o.fields)) (hash(o.key) as Map<string, string>).set(f, v);
+        else if (o.op === 'hdel') for (const f of o.fields) hash(o.key).delete(f);
+        else if (o.op === 'set') put(o.key, o.value, o.ttlMs);
+        else if (o.op === 'del') for (const k of o.keys) data.delete(k);
+        else if (o.op === 'zadd') {
+          const z = sortedSet(o.key);
+          z.set(o.member, o.score);
+          if (z.size > o.keep) {
+            const lowest = [...z].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).slice(0, z.size - o.keep);
+            for (const [m] of lowest) z.delete(m);
+          }
+        } else for (const m of o.members) sortedSet(o.key).delete(m);
+      }
     },
-    async range(key, count) {
-      observe('LRANGE');
-      const value = get(key);
-      return Array.isArray(value) ? value.slice(0, count) : [];
+    async zrevrange(key, count) {
+      observe('ZREVRANGE');
+      const z = get(key);
+      if (!(z instanceof Map)) return [];
+      return [...(z as Map<string, number>)].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).slice(0, count).map(([m]) => m);
     },
     ping: async () => true,
     close: async () => data.clear(),

@@ -15,10 +15,14 @@ import type { StatementObserver } from './observer.ts';
 export async function createKafkaBus(options: {
   brokers: readonly string[];
   clientId: string;
+  /** Prepended to every topic name: several deployments (or test runs) can share a cluster. */
+  topicPrefix: string;
   observer: StatementObserver;
   logger: Logger;
 }): Promise<EventBus> {
   const log = options.logger;
+  const prefixed = (topic: string) => options.topicPrefix + topic;
+  const unprefixed = (topic: string) => topic.slice(options.topicPrefix.length);
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
@@ -36,14 +40,31 @@ export async function createKafkaBus(options: {
     throw tierUnavailable('kafka', error);
   }
   const consumers = new Set<Consumer>();
+  const admin = kafka.admin();
+  await admin.connect();
+  // Topics are created explicitly (and remembered) before first use: relying on auto-creation
+  // makes the first send or subscribe race the topic's leader election ("does not host this
+  // topic-partition").
+  const ensured = new Set<string>();
+  async function ensureTopics(topics: readonly string[]): Promise<void> {
+    const missing = topics.filter((t) => !ensured.has(t));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+    } catch (error) {
+      throw tierUnavailable('kafka', error);
+    }
+    for (const t of missing) ensured.add(t);
+  }
 
   return {
     kind: 'server',
     async publish(topic, messages) {
       if (messages.length === 0) return;
       options.observer('bus', `publish ${topic}`);
+      await ensureTopics([prefixed(topic)]);
       try {
-        await producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
+        await producer.send({ topic: prefixed(topic), acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
       } catch (error) {
         throw tierUnavailable('kafka', error);
       }
@@ -56,15 +77,20 @@ export async function createKafkaBus(options: {
         allowAutoTopicCreation: true,
         sessionTimeout: 10_000,
         heartbeatInterval: 1_000,
+        // Short fetch waits: low delivery latency, and disconnect returns quickly (default 5 s).
         maxWaitTimeInMs: 100,
       });
+      await ensureTopics(sub.topics.map(prefixed));
       await consumer.connect();
-      for (const topic of sub.topics) await consumer.subscribe({ topic, fromBeginning: sub.fromBeginning ?? false });
+      for (const topic of sub.topics) await consumer.subscribe({ topic: prefixed(topic), fromBeginning: sub.fromBeginning ?? false });
+      // Resolve only once partitions are assigned: a subscriber then receives every event
+      // published after subscribe() returns (a new group starts at the latest offset).
+      const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
       await consumer.run({
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
           const messages: BusMessage[] = batch.messages.map((m) => ({
-            topic: batch.topic,
+            topic: unprefixed(batch.topic),
             partition: batch.partition,
             offset: m.offset,
             key: m.key?.toString() ?? '',
@@ -74,6 +100,9 @@ export async function createKafkaBus(options: {
           await sub.onMessages(messages);
         },
       });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, 30_000)))]);
+      clearTimeout(timer);
       consumers.add(consumer);
       return {
         async stop() {
@@ -86,6 +115,7 @@ export async function createKafkaBus(options: {
     async close() {
       await Promise.all([...consumers].map((c) => c.disconnect()));
       consumers.clear();
+      await admin.disconnect();
       await producer.disconnect();
     },
   };

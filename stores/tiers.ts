@@ -64,7 +64,7 @@ export async function createTiers(options: { config: Config; logger: Logger; obs
     );
     const bus = await open(
       config.kafka.brokers
-        ? createKafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, observer, logger: logger.child('kafka') })
+        ? createKafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, topicPrefix: config.kafka.topicPrefix, observer, logger: logger.child('kafka') })
         : createEmbeddedBus({ observer }),
     );
     return {

@@ -1,10 +1,8 @@
 /**
- * How each captured Postgres table maps onto its ClickHouse replica. One spec per table,
+ * How each captured Postgres table maps onto its ClickHouse replica: one spec per table,
  * shared by CDC apply and backfill so both write identical rows.
  */
-
-/** A replica row: the Postgres columns plus the version (change sequence) and tombstone flag. */
-export type ReplicaRow = Record<string, unknown> & { _version: number | string; _deleted: 0 | 1 };
+import { chTime } from '../stores/clickhouse.ts';
 
 export interface ReplicaSpec {
   /** Postgres table name (also the CDC `table_name`). */
@@ -15,12 +13,11 @@ export interface ReplicaSpec {
   readonly key: string;
   /** Postgres type of the key, so keyset pagination compares (and uses the index) natively. */
   readonly keyType: 'bigint' | 'text';
-  /** SELECT list producing the replica's columns from Postgres (times as UTC text). */
-  readonly select: string;
+  /** Replica columns, each also a captured column. */
+  readonly columns: readonly string[];
+  /** Columns holding timestamps (converted to ClickHouse's DateTime64 text). */
+  readonly timeColumns: readonly string[];
 }
-
-/** ClickHouse's DateTime64(3) text format, in UTC. */
-const epoch = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') AS ${column}`;
 
 export const replicaSpecs: Readonly<Record<string, ReplicaSpec>> = {
   transaction_history: {
@@ -28,20 +25,40 @@ export const replicaSpecs: Readonly<Record<string, ReplicaSpec>> = {
     replica: 'transactions',
     key: 'id',
     keyType: 'bigint',
-    select: `id, user_id, asset_id, protocol_id, type, amount::text AS amount, value_usd::text AS value_usd, tx_hash, ${epoch('occurred_at')}`,
+    columns: ['id', 'user_id', 'asset_id', 'protocol_id', 'type', 'amount', 'value_usd', 'tx_hash', 'occurred_at'],
+    timeColumns: ['occurred_at'],
   },
   portfolio_holdings: {
     table: 'portfolio_holdings',
     replica: 'portfolio_holdings',
     key: 'id',
     keyType: 'bigint',
-    select: `id, user_id, asset_id, protocol_id, quantity::text AS quantity, value_usd::text AS value_usd, ${epoch('updated_at')}`,
+    columns: ['id', 'user_id', 'asset_id', 'protocol_id', 'quantity', 'value_usd', 'updated_at'],
+    timeColumns: ['updated_at'],
   },
   protocols: {
     table: 'protocols',
     replica: 'protocols',
     key: 'id',
     keyType: 'text',
-    select: `id, name, category, chain, tvl_usd::text AS tvl_usd`,
+    columns: ['id', 'name', 'category', 'chain', 'tvl_usd'],
+    timeColumns: [],
   },
 };
+
+/** A replica row from a captured (or backfilled) record, with its version and tombstone flag. */
+export function toReplicaRow(spec: ReplicaSpec, doc: Readonly<Record<string, unknown>>, meta: { version: string | number; deleted: boolean }): Record<string, unknown> {
+  const row: Record<string, unknown> = { _version: meta.version, _deleted: meta.deleted ? 1 : 0 };
+  for (const column of spec.columns) {
+    const value = doc[column];
+    row[column] = spec.timeColumns.includes(column) ? toChTime(value) : value;
+  }
+  return row;
+}
+
+/** Postgres gives a Date (backfill) or ISO text (captured JSON); ClickHouse's own text passes through. */
+function toChTime(value: unknown): unknown {
+  if (value instanceof Date) return chTime(value);
+  if (typeof value === 'string' && value.includes('T')) return chTime(new Date(value));
+  return value;
+}

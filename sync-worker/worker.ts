@@ -1,22 +1,136 @@
 /**
- * The sync worker app. This first cut only owns backfill (sync-worker/backfill.ts); change
- * data capture from Postgres into ClickHouse, Redis and Kafka is issue #3 and lands here
- * behind the same `{ start, stop }`.
+ * The sync worker app: keeps ClickHouse, Redis and the bus in step with Postgres.
+ *
+ * Wake-up: on a Postgres server the worker LISTENs on `cdc_change` (the capture trigger
+ * notifies on commit) and drains batches until none is claimable; it also polls every
+ * `pollIntervalMs` in case a notification is lost (LISTEN connection dropped) and to pick up
+ * changes whose backoff expired. Embedded Postgres (pglite-socket) delivers no NOTIFY, so
+ * there the poll is the only wake-up (shared/FACTS.md).
+ * Scale-out: run more workers; claiming with SKIP LOCKED splits the work, and per-row order
+ * holds because a change is applied only after every earlier change of its row (change-log.ts).
  */
+import type pg from 'pg';
+import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
+import { backoffDelayMs, defaultRetryPolicy } from '../lib/retry.ts';
 import type { Tiers } from '../stores/tiers.ts';
+import type { Change } from './change.ts';
+import { pruneProcessed } from './change-log.ts';
+import { createChangeProcessor, type BatchOutcome } from './processor.ts';
 
 export interface SyncWorker {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Processes batches until nothing is claimable now (tests, CLI). */
+  drain(): Promise<{ processed: number; failed: number; deadLettered: number }>;
+  /** Wakes the loop at once (in-process writers on embedded Postgres). */
+  wake(): void;
 }
 
-export function createSyncWorker(options: { tiers: Tiers; logger: Logger }): SyncWorker {
+/** How often processed changes are pruned. */
+const PRUNE_EVERY_MS = 60_000;
+
+export function createSyncWorker(options: { tiers: Tiers; config: Config; logger: Logger; onApplied?: (changes: readonly Change[]) => void }): SyncWorker {
+  const { tiers, config } = options;
   const logger = options.logger.child('sync-worker');
+  const processor = createChangeProcessor({ tiers, config, logger, onApplied: options.onApplied });
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  let listener: pg.PoolClient | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let consecutiveOutages = 0;
+
+  const wake = () => wakeUp?.();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  async function listen(): Promise<void> {
+    if (!tiers.postgres.supportsNotify) return;
+    try {
+      listener = await tiers.postgres.connect();
+      listener.on('notification', wake);
+      // A dropped LISTEN connection is not fatal: polling continues, and the next start re-listens.
+      listener.on('error', (error) => logger.warn('LISTEN connection lost; polling only', { error }));
+      await listener.query('LISTEN cdc_change');
+    } catch (error) {
+      logger.warn('LISTEN unavailable; polling only', { error });
+    }
+  }
+
+  async function runBatch(): Promise<BatchOutcome | undefined> {
+    try {
+      const outcome = await processor.processBatch();
+      consecutiveOutages = 0;
+      return outcome;
+    } catch (error) {
+      // A tier is down (or Postgres itself): nothing was marked; back off and try again.
+      consecutiveOutages++;
+      const delayMs = Math.max(config.cdc.pollIntervalMs, backoffDelayMs({ ...defaultRetryPolicy, maxDelayMs: 10_000 }, consecutiveOutages));
+      logger.warn('batch not applied; retrying', { error, delayMs });
+      await sleep(delayMs);
+      return undefined;
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      const outcome = await runBatch();
+      if (!running) break;
+      if (outcome && outcome.claimed > 0) continue;
+      if (outcome) await sleep(config.cdc.pollIntervalMs);
+    }
+  }
+
+  async function prune(): Promise<void> {
+    try {
+      const removed = await pruneProcessed(tiers.postgres, config.cdc.retentionMs);
+      if (removed > 0) logger.info('pruned processed changes', { removed });
+    } catch (error) {
+      logger.warn('prune failed', { error });
+    }
+  }
+
   return {
     async start() {
-      logger.info('sync worker started (backfill only; CDC not yet enabled)');
+      if (running) return;
+      running = true;
+      await listen();
+      pruneTimer = setInterval(() => void prune(), Math.min(PRUNE_EVERY_MS, Math.max(1_000, config.cdc.retentionMs)));
+      pruneTimer.unref();
+      loop = run();
+      logger.info('sync worker started', { tables: config.cdc.tables.map((t) => t.table), notify: tiers.postgres.supportsNotify });
     },
-    async stop() {},
+    async stop() {
+      running = false;
+      wake();
+      await loop;
+      if (pruneTimer) clearInterval(pruneTimer);
+      if (listener) {
+        listener.removeAllListeners('notification');
+        await listener.query('UNLISTEN *').catch(() => {});
+        listener.release();
+        listener = undefined;
+      }
+    },
+    async drain() {
+      const total = { processed: 0, failed: 0, deadLettered: 0 };
+      for (;;) {
+        const outcome = await processor.processBatch();
+        total.processed += outcome.processed;
+        total.failed += outcome.failed;
+        total.deadLettered += outcome.deadLettered;
+        if (outcome.claimed === 0 || outcome.processed === 0) return total;
+      }
+    },
+    wake,
   };
 }

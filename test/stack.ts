@@ -13,6 +13,8 @@ import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../migrations/migrate.ts';
 import { createStatementCounter } from '../stores/observer.ts';
 import { createTiers, type Tiers } from '../stores/tiers.ts';
+import { installCapture } from '../sync-worker/capture.ts';
+import { createSyncWorker, type SyncWorker } from '../sync-worker/worker.ts';
 import { services } from './services.ts';
 
 export type Profile = 'embedded' | 'real';
@@ -29,6 +31,8 @@ export interface Stack {
   readonly tiers: Tiers;
   readonly url: string;
   readonly counter: ReturnType<typeof createStatementCounter>;
+  /** The sync worker, when started with `worker: true`. */
+  readonly worker: SyncWorker | undefined;
   /** POSTs a GraphQL operation and returns the parsed body. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
   stop(): Promise<void>;
@@ -54,15 +58,17 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
   };
 }
 
-export async function startStack(options: { overrides?: ConfigOverrides; seed?: boolean } = {}): Promise<Stack> {
+export async function startStack(options: { overrides?: ConfigOverrides; seed?: boolean; worker?: boolean } = {}): Promise<Stack> {
   const database = profile === 'real' ? await createDatabase() : undefined;
-  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'error', DATA_DIR: ':memory:' };
+  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'error', DATA_DIR: ':memory:', CDC_POLL_INTERVAL_MS: '20' };
   if (profile === 'real') {
     env['DATABASE_URL'] = database!.url;
     env['REDIS_URL'] = services.redisUrl;
     env['REDIS_KEY_PREFIX'] = `ys-test-${randomBytes(4).toString('hex')}:`;
     env['KAFKA_BROKERS'] = services.kafkaBrokers.join(',');
     env['KAFKA_CLIENT_ID'] = `ys-test-${randomBytes(4).toString('hex')}`;
+    // Each stack has its own topics on the shared broker.
+    env['KAFKA_TOPIC_PREFIX'] = `${env['KAFKA_CLIENT_ID']}.`;
   }
   // DATA_DIR ':memory:' puts chDB in a temporary directory owned by this test process
   // (vitest runs each file in its own process) and keeps PGlite in memory.
@@ -71,7 +77,12 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
   const counter = createStatementCounter();
   const tiers = await createTiers({ config, logger, observer: counter.observer });
   await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
+  await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
   if (options.seed ?? true) await seedDemoData({ tiers, logger });
+  // The demo data's own changes are in the change log too; the seed already copied them.
+  await tiers.postgres.query('UPDATE cdc.change_log SET processed = true, processed_at = now() WHERE NOT processed');
+  const worker = options.worker ? createSyncWorker({ tiers, config, logger }) : undefined;
+  await worker?.start();
   const gateway = createGateway({ config, tiers, logger });
   const { url } = await gateway.start();
   counter.reset();
@@ -84,7 +95,9 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
       return (await res.json()) as GraphQLResult<any>;
     },
+    worker,
     async stop() {
+      await worker?.stop();
       await gateway.stop();
       await tiers.close();
       await database?.drop();

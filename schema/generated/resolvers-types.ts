@@ -56,6 +56,19 @@ export type Candle = {
   volume: Scalars['Decimal']['output'];
 };
 
+export type CdcStats = {
+  __typename?: 'CdcStats';
+  changesPerSecond: Scalars['Float']['output'];
+  deadLettered: Scalars['Int']['output'];
+  failed: Scalars['Int']['output'];
+  /** Whether the Kafka producer is connected (false on the embedded in-process bus). */
+  kafkaConnected: Scalars['Boolean']['output'];
+  oldestPendingAgeMs: Scalars['Float']['output'];
+  pending: Scalars['Int']['output'];
+  processed: Scalars['Int']['output'];
+  tables: Array<TableCdcStats>;
+};
+
 export type Holding = {
   __typename?: 'Holding';
   asset: Asset;
@@ -81,12 +94,19 @@ export type Interval =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Admin: copies a whole table from Postgres to its ClickHouse replica (x-admin-token header required). */
+  forceSync: SyncResult;
   /** Ingests price ticks into ClickHouse and refreshes the latest prices. */
   ingestPrices: IngestResult;
   /** Records a transaction; valueUsd is amount x the asset's latest price. */
   recordTransaction: Transaction;
   /** Sets a position's quantity, creating the position if needed. */
   updateHolding: Holding;
+};
+
+
+export type MutationForceSyncArgs = {
+  table: Scalars['String']['input'];
 };
 
 
@@ -152,6 +172,7 @@ export type ProtocolAnalytics = {
 export type Query = {
   __typename?: 'Query';
   asset?: Maybe<Asset>;
+  cdcStats: CdcStats;
   /** Candles for an asset, oldest first; defaults to the last 24 hours. */
   marketData: Array<Candle>;
   /** The holdings of a user, valued in USD. Unknown users give null. */
@@ -160,6 +181,7 @@ export type Query = {
   protocolAnalytics?: Maybe<ProtocolAnalytics>;
   /** Nearest assets to an asset (by id) or to an embedding (exactly one of them). */
   similarAssets: Array<SimilarAsset>;
+  syncStatus: Array<TableSyncStatus>;
   /** A user's transactions, newest first, as a Relay connection. */
   transactions: TransactionConnection;
   /** A user by id or by handle (exactly one of them). Unknown users give null. */
@@ -232,6 +254,43 @@ export type SimilarAsset = {
   asset: Asset;
   /** Cosine similarity, 1 = identical direction. */
   score: Scalars['Float']['output'];
+};
+
+export type SyncResult = {
+  __typename?: 'SyncResult';
+  copied: Scalars['Int']['output'];
+  table: Scalars['String']['output'];
+  /** Replica rows whose source row no longer exists, now marked deleted. */
+  tombstoned: Scalars['Int']['output'];
+  total: Scalars['Int']['output'];
+};
+
+/** Change data capture statistics of one captured table. */
+export type TableCdcStats = {
+  __typename?: 'TableCdcStats';
+  /** Changes processed per second over the last minute. */
+  changesPerSecond: Scalars['Float']['output'];
+  /** Changes that failed every attempt; they wait for `npm run cdc -- redrive`. */
+  deadLettered: Scalars['Int']['output'];
+  /** Pending changes that failed at least once and wait to retry. */
+  failed: Scalars['Int']['output'];
+  lastProcessedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Age of the oldest pending change: the lag behind Postgres. */
+  oldestPendingAgeMs: Scalars['Float']['output'];
+  pending: Scalars['Int']['output'];
+  processed: Scalars['Int']['output'];
+  table: Scalars['String']['output'];
+};
+
+/** A captured table and its ClickHouse replica: current row counts. */
+export type TableSyncStatus = {
+  __typename?: 'TableSyncStatus';
+  clickhouseRows: Scalars['Int']['output'];
+  inSync: Scalars['Boolean']['output'];
+  pendingChanges: Scalars['Int']['output'];
+  postgresRows: Scalars['Int']['output'];
+  replica: Scalars['String']['output'];
+  table: Scalars['String']['output'];
 };
 
 export type Transaction = {
@@ -383,6 +442,7 @@ export type ResolversTypes = {
   Asset: ResolverTypeWrapper<AssetRow>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Candle: ResolverTypeWrapper<Candle>;
+  CdcStats: ResolverTypeWrapper<CdcStats>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -401,6 +461,9 @@ export type ResolversTypes = {
   RecordTransactionInput: RecordTransactionInput;
   SimilarAsset: ResolverTypeWrapper<SimilarParent>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SyncResult: ResolverTypeWrapper<SyncResult>;
+  TableCdcStats: ResolverTypeWrapper<TableCdcStats>;
+  TableSyncStatus: ResolverTypeWrapper<TableSyncStatus>;
   Transaction: ResolverTypeWrapper<TransactionRow>;
   TransactionConnection: ResolverTypeWrapper<Omit<TransactionConnection, 'edges'> & { edges: Array<ResolversTypes['TransactionEdge']> }>;
   TransactionEdge: ResolverTypeWrapper<Omit<TransactionEdge, 'node'> & { node: ResolversTypes['Transaction'] }>;
@@ -416,6 +479,7 @@ export type ResolversParentTypes = {
   Asset: AssetRow;
   Boolean: Scalars['Boolean']['output'];
   Candle: Candle;
+  CdcStats: CdcStats;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
   Float: Scalars['Float']['output'];
@@ -433,6 +497,9 @@ export type ResolversParentTypes = {
   RecordTransactionInput: RecordTransactionInput;
   SimilarAsset: SimilarParent;
   String: Scalars['String']['output'];
+  SyncResult: SyncResult;
+  TableCdcStats: TableCdcStats;
+  TableSyncStatus: TableSyncStatus;
   Transaction: TransactionRow;
   TransactionConnection: Omit<TransactionConnection, 'edges'> & { edges: Array<ResolversParentTypes['TransactionEdge']> };
   TransactionEdge: Omit<TransactionEdge, 'node'> & { node: ResolversParentTypes['Transaction'] };
@@ -463,6 +530,17 @@ export type CandleResolvers<ContextType = Context, ParentType extends ResolversP
   volume?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
 };
 
+export type CdcStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CdcStats'] = ResolversParentTypes['CdcStats']> = {
+  changesPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  deadLettered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kafkaConnected?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  oldestPendingAgeMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  processed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tables?: Resolver<Array<ResolversTypes['TableCdcStats']>, ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -486,6 +564,7 @@ export type IngestResultResolvers<ContextType = Context, ParentType extends Reso
 };
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  forceSync?: Resolver<ResolversTypes['SyncResult'], ParentType, ContextType, RequireFields<MutationForceSyncArgs, 'table'>>;
   ingestPrices?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestPricesArgs, 'ticks'>>;
   recordTransaction?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType, RequireFields<MutationRecordTransactionArgs, 'input'>>;
   updateHolding?: Resolver<ResolversTypes['Holding'], ParentType, ContextType, RequireFields<MutationUpdateHoldingArgs, 'input'>>;
@@ -522,11 +601,13 @@ export type ProtocolAnalyticsResolvers<ContextType = Context, ParentType extends
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   asset?: Resolver<Maybe<ResolversTypes['Asset']>, ParentType, ContextType, RequireFields<QueryAssetArgs, 'id'>>;
+  cdcStats?: Resolver<ResolversTypes['CdcStats'], ParentType, ContextType>;
   marketData?: Resolver<Array<ResolversTypes['Candle']>, ParentType, ContextType, RequireFields<QueryMarketDataArgs, 'assetId' | 'interval'>>;
   portfolio?: Resolver<Maybe<ResolversTypes['Portfolio']>, ParentType, ContextType, RequireFields<QueryPortfolioArgs, 'userId'>>;
   protocol?: Resolver<Maybe<ResolversTypes['Protocol']>, ParentType, ContextType, RequireFields<QueryProtocolArgs, 'id'>>;
   protocolAnalytics?: Resolver<Maybe<ResolversTypes['ProtocolAnalytics']>, ParentType, ContextType, RequireFields<QueryProtocolAnalyticsArgs, 'protocolId'>>;
   similarAssets?: Resolver<Array<ResolversTypes['SimilarAsset']>, ParentType, ContextType, RequireFields<QuerySimilarAssetsArgs, 'k'>>;
+  syncStatus?: Resolver<Array<ResolversTypes['TableSyncStatus']>, ParentType, ContextType>;
   transactions?: Resolver<ResolversTypes['TransactionConnection'], ParentType, ContextType, RequireFields<QueryTransactionsArgs, 'first' | 'userId'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, Partial<QueryUserArgs>>;
 };
@@ -534,6 +615,33 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
 export type SimilarAssetResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SimilarAsset'] = ResolversParentTypes['SimilarAsset']> = {
   asset?: Resolver<ResolversTypes['Asset'], ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type SyncResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncResult'] = ResolversParentTypes['SyncResult']> = {
+  copied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tombstoned?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TableCdcStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TableCdcStats'] = ResolversParentTypes['TableCdcStats']> = {
+  changesPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  deadLettered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lastProcessedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  oldestPendingAgeMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  processed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TableSyncStatusResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TableSyncStatus'] = ResolversParentTypes['TableSyncStatus']> = {
+  clickhouseRows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inSync?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  pendingChanges?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  postgresRows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  replica?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type TransactionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Transaction'] = ResolversParentTypes['Transaction']> = {
@@ -581,6 +689,7 @@ export type VolumePointResolvers<ContextType = Context, ParentType extends Resol
 export type Resolvers<ContextType = Context> = {
   Asset?: AssetResolvers<ContextType>;
   Candle?: CandleResolvers<ContextType>;
+  CdcStats?: CdcStatsResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
   Holding?: HoldingResolvers<ContextType>;
@@ -592,6 +701,9 @@ export type Resolvers<ContextType = Context> = {
   ProtocolAnalytics?: ProtocolAnalyticsResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   SimilarAsset?: SimilarAssetResolvers<ContextType>;
+  SyncResult?: SyncResultResolvers<ContextType>;
+  TableCdcStats?: TableCdcStatsResolvers<ContextType>;
+  TableSyncStatus?: TableSyncStatusResolvers<ContextType>;
   Transaction?: TransactionResolvers<ContextType>;
   TransactionConnection?: TransactionConnectionResolvers<ContextType>;
   TransactionEdge?: TransactionEdgeResolvers<ContextType>;

@@ -1,0 +1,23 @@
+/** Operations fields: CDC statistics, replica status, and the admin backfill. */
+import { AppError } from '../../lib/errors.ts';
+import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
+import { backfillTable } from '../../sync-worker/backfill.ts';
+import { cdcStats, syncStatus } from '../../sync-worker/stats.ts';
+
+export const syncResolvers: Resolvers = {
+  Query: {
+    cdcStats: (_, __, ctx) => cdcStats(ctx.tiers),
+    syncStatus: (_, __, ctx) => syncStatus(ctx.tiers),
+  },
+  Mutation: {
+    async forceSync(_, { table }, ctx) {
+      if (!ctx.admin) {
+        throw new AppError({
+          code: 'FORBIDDEN',
+          message: ctx.config.adminToken ? 'forceSync needs a valid x-admin-token header' : 'Admin operations are disabled: set ADMIN_TOKEN',
+        });
+      }
+      return backfillTable({ postgres: ctx.tiers.postgres, clickhouse: ctx.tiers.clickhouse, table, batchSize: ctx.config.cdc.backfillBatchSize });
+    },
+  },
+};

@@ -25,6 +25,9 @@ export interface Tick {
   readonly ts: Date;
 }
 
+const MAX_FUTURE_MS = 3_600_000;
+const EARLIEST_TICK_MS = Date.UTC(2000, 0, 1);
+
 /** Most ticks one call accepts; larger feeds go through the batch ingest command. */
 export const MAX_TICKS_PER_CALL = 10_000;
 
@@ -40,6 +43,10 @@ export function parseTicks(input: readonly TickInput[], now = new Date()): Tick[
     if (volume < 0n) throw badInput('INVALID_DECIMAL', `${field}.volume must not be negative`, { field: `${field}.volume` });
     const ts = tick.timestamp instanceof Date ? tick.timestamp : tick.timestamp === undefined || tick.timestamp === null ? now : new Date(String(tick.timestamp));
     if (Number.isNaN(ts.getTime())) throw badInput('INVALID_ARGUMENT', `${field}.timestamp is not a valid time`, { field: `${field}.timestamp` });
+    // A far-future tick would stay the latest price for ever; a small clock skew is tolerated.
+    if (ts.getTime() > now.getTime() + MAX_FUTURE_MS || ts.getTime() < EARLIEST_TICK_MS) {
+      throw badInput('INVALID_ARGUMENT', `${field}.timestamp must be between 2000-01-01 and one hour from now`, { field: `${field}.timestamp` });
+    }
     return { assetId: parseSlugId(tick.assetId, `${field}.assetId`), price: formatDecimal(price), volume: formatDecimal(volume), ts };
   });
 }

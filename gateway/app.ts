@@ -50,11 +50,14 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
+    // Every response carries the request id (the client's, or a fresh one) for log correlation.
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w.:-]{1,128}$/.test(req.headers['x-request-id']) && req.headers['x-request-id']) || randomUUID();
+    res.setHeader('x-request-id', requestId);
     if (url.pathname === config.gateway.graphqlPath) {
       if (req.method === 'GET' && graphiql && !url.search && (req.headers.accept ?? '').includes('text/html')) {
         return send(res, 200, 'text/html; charset=utf-8', graphiql.html);
       }
-      return graphql(apollo, req, res, url);
+      return graphql(apollo, req, res, url, requestId);
     }
     if (graphiql && req.method === 'GET' && url.pathname.startsWith(`${ASSET_PREFIX}/`)) {
       const asset = graphiql.asset(url.pathname.slice(ASSET_PREFIX.length + 1));
@@ -64,25 +67,27 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
   }
 
-  async function graphql(server: ApolloServer<Context>, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  async function graphql(server: ApolloServer<Context>, req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req);
-      if (raw === undefined) return send(res, 413, 'application/json', JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
+      // The rest of the body is unread: close the connection so the next request is not parsed from it.
+      if (raw === undefined) {
+        return send(res, 413, 'application/json', JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }), { connection: 'close' });
+      }
       try {
         body = raw.length ? JSON.parse(raw) : undefined;
       } catch {
         return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
       }
     }
-    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id']) || randomUUID();
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => context(requestId, typeof req.headers['x-admin-token'] === 'string' ? req.headers['x-admin-token'] : undefined),
     });
-    const out: Record<string, string> = { 'x-request-id': requestId };
+    const out: Record<string, string> = {};
     for (const [key, value] of response.headers) out[key] = value;
     res.writeHead(response.status ?? 200, out);
     if (response.body.kind === 'complete') {

@@ -34,7 +34,7 @@ function changed(name: string, tier: string): AppError {
   return new AppError({ code: 'CONFLICT', message: `Migration ${tier}/${name} changed after it was applied; add a new file instead` });
 }
 
-/** Postgres: each file in its own transaction, under an advisory lock so concurrent starts do not race. */
+/** Postgres: all pending files in one transaction (all or nothing), under an advisory lock so concurrent starts do not race. */
 export async function migratePostgres(options: { postgres: Postgres; logger: Logger; dir?: string }): Promise<string[]> {
   const migrations = await load(options.dir ?? path.join(here, 'postgres'));
   return options.postgres.transaction(async (tx) => {

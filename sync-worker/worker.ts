@@ -1,14 +1,17 @@
 /**
  * The sync worker app: keeps ClickHouse, Redis and the bus in step with Postgres.
  *
- * Wake-up: on a Postgres server the worker LISTENs on `cdc_change` (the capture trigger
- * notifies on commit) and drains batches until none is claimable; it also polls every
+ * Wake-up: on a Postgres server the worker LISTENs on `cdc_change`; while it is idle the
+ * capture trigger notifies on commit (only then: NOTIFY serializes commits, see
+ * migrations/postgres/003_cdc_wakeup.sql), and it drains batches until none is claimable. It also polls every
  * `pollIntervalMs` in case a notification is lost (LISTEN connection dropped) and to pick up
  * changes whose backoff expired. Embedded Postgres (pglite-socket) delivers no NOTIFY, so
  * there the poll is the only wake-up (shared/FACTS.md).
  * Scale-out: run more workers; claiming with SKIP LOCKED splits the work, and per-row order
  * holds because a change is applied only after every earlier change of its row (change-log.ts).
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -40,6 +43,7 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
   let listener: pg.PoolClient | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let consecutiveOutages = 0;
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   const wake = () => wakeUp?.();
   const sleep = (ms: number) =>
@@ -81,13 +85,40 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
     }
   }
 
+  /** Tells capture triggers whether this worker wants a NOTIFY (migrations/postgres/003_cdc_wakeup.sql). */
+  let lastHeartbeat = 0;
+  async function setIdle(idle: boolean): Promise<void> {
+    if (!listener) return;
+    lastHeartbeat = Date.now();
+    await tiers.postgres
+      .query(
+        `INSERT INTO cdc.workers (worker_id, idle, heartbeat) VALUES ($1, $2, now())
+         ON CONFLICT (worker_id) DO UPDATE SET idle = EXCLUDED.idle, heartbeat = now()`,
+        [workerId, idle],
+      )
+      .catch((error) => logger.warn('could not record worker state', { error }));
+  }
+
   async function run(): Promise<void> {
+    let idle = false;
     while (running) {
       const outcome = await runBatch();
       if (!running) break;
-      if (outcome && outcome.claimed > 0) continue;
-      if (outcome) await sleep(config.cdc.pollIntervalMs);
+      if (outcome && outcome.claimed > 0) {
+        if (idle) await setIdle((idle = false));
+        continue;
+      }
+      if (!outcome) continue;
+      if (!idle) {
+        await setIdle((idle = true));
+        // A change committed while we announced ourselves idle did not notify: look once more.
+        continue;
+      }
+      await sleep(config.cdc.pollIntervalMs);
+      // Heartbeat: a worker idle for long stays known as listening (triggers ignore rows older than a minute).
+      if (Date.now() - lastHeartbeat > 15_000) await setIdle(true);
     }
+    await setIdle(false);
   }
 
   async function prune(): Promise<void> {
@@ -115,6 +146,7 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
       await loop;
       if (pruneTimer) clearInterval(pruneTimer);
       if (listener) {
+        await tiers.postgres.query('DELETE FROM cdc.workers WHERE worker_id = $1', [workerId]).catch(() => {});
         listener.removeAllListeners('notification');
         await listener.query('UNLISTEN *').catch(() => {});
         listener.release();

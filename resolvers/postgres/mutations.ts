@@ -4,7 +4,7 @@
  */
 import { loadPriceStats } from '../../domain/prices.ts';
 import { badInput } from '../../lib/errors.ts';
-import { multiplyDecimals, parseDecimal, formatDecimal } from '../../lib/decimal.ts';
+import { formatDecimal, isDecimalString, multiplyDecimals, parseDecimal } from '../../lib/decimal.ts';
 import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { RecordTransactionInput, UpdateHoldingInput } from '../../schema/generated/resolvers-types.ts';
 import type { Context } from '../context.ts';
@@ -19,6 +19,15 @@ function foreignKeyError(error: unknown, fields: Record<string, string>): unknow
   const column = Object.keys(fields).find((c) => pgError.constraint?.includes(`_${c}_`));
   const field = column ? fields[column]! : 'input';
   return badInput('NOT_FOUND', `${field} does not exist`, { field });
+}
+
+/** amount x the asset's latest price, refused when it overflows the money columns (20 integer digits). */
+async function valueOf(ctx: Context, amount: bigint, assetId: string, field: string): Promise<string> {
+  const value = multiplyDecimals(formatDecimal(amount), await priceOf(ctx, assetId));
+  if (!isDecimalString(value)) {
+    throw badInput('INVALID_DECIMAL', `${field} is too large: its USD value exceeds 20 integer digits`, { field });
+  }
+  return value;
 }
 
 async function priceOf(ctx: Context, assetId: string): Promise<string> {
@@ -36,7 +45,7 @@ export async function recordTransaction(ctx: Context, input: RecordTransactionIn
     throw badInput('INVALID_ARGUMENT', 'input.txHash must be 0x followed by 64 lowercase hex digits', { field: 'input.txHash' });
   }
   const occurredAt = input.occurredAt ?? new Date();
-  const valueUsd = multiplyDecimals(formatDecimal(amount), await priceOf(ctx, assetId));
+  const valueUsd = await valueOf(ctx, amount, assetId, 'input.amount');
   try {
     const [row] = await ctx.tiers.postgres.query<TransactionRow>(
       `INSERT INTO transaction_history AS t (user_id, asset_id, protocol_id, type, amount, value_usd, tx_hash, occurred_at)
@@ -56,7 +65,7 @@ export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Pr
   const protocolId = input.protocolId ? parseSlugId(input.protocolId, 'input.protocolId') : null;
   const quantity = parseDecimal(input.quantity, 'input.quantity');
   if (quantity < 0n) throw badInput('INVALID_DECIMAL', 'input.quantity must not be negative', { field: 'input.quantity' });
-  const valueUsd = multiplyDecimals(formatDecimal(quantity), await priceOf(ctx, assetId));
+  const valueUsd = await valueOf(ctx, quantity, assetId, 'input.quantity');
   try {
     const [row] = await ctx.tiers.postgres.query<HoldingRow>(
       `INSERT INTO portfolio_holdings AS h (user_id, asset_id, protocol_id, quantity, value_usd)

@@ -1,0 +1,166 @@
+/**
+ * CDC throughput and latency: rows committed to Postgres (real server) until ClickHouse
+ * (chDB), Redis (real server) and Kafka (real broker) have all taken them, measured by the
+ * worker's apply hook. Scenarios side by side in one run: a fixed rate (single-row
+ * transactions) and saturation (200-row transactions as fast as Postgres takes them), with
+ * 1 and 2 workers. The 2 workers share this process: chDB allows one data directory per
+ * process (with a ClickHouse server they would be separate processes).
+ * Usage: npm run bench:cdc [-- --duration 10 --rate 1000]
+ * Writes bench/results/cdc.json and prints a Markdown table.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/logger.ts';
+import { migrate } from '../migrations/migrate.ts';
+import { createTiers } from '../stores/tiers.ts';
+import { installCapture } from '../sync-worker/capture.ts';
+import type { Change } from '../sync-worker/change.ts';
+import { createSyncWorker } from '../sync-worker/worker.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const durationS = arg('duration', 10);
+const fixedRate = arg('rate', 1000);
+const adminUrl = 'postgresql://postgres@127.0.0.1:5432/postgres';
+const db = `ys_bench_cdc_${process.pid}`;
+const tag = `ys-bench-cdc-${randomBytes(3).toString('hex')}`;
+const chdbDir = mkdtempSync(path.join(os.tmpdir(), 'ys-bench-chdb-'));
+
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${db}`);
+const config = loadConfig({
+  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${db}`,
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  REDIS_KEY_PREFIX: `${tag}:`,
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  KAFKA_CLIENT_ID: tag,
+  KAFKA_TOPIC_PREFIX: `${tag}.`,
+  DATA_DIR: chdbDir,
+  LOG_LEVEL: 'error',
+  PG_POOL_MAX: '16',
+});
+const logger = createLogger({ level: 'error' });
+const tiers = await createTiers({ config, logger });
+await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
+await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
+await tiers.postgres.query(`INSERT INTO assets (id, symbol, name, chain) VALUES ('ETH', 'ETH', 'Ether', 'ethereum')`);
+const [{ id: userId }] = (await tiers.postgres.query<{ id: string }>(`INSERT INTO users (handle, display_name) VALUES ('bench', 'Bench') RETURNING id::text AS id`)) as [{ id: string }];
+// A separate pool for the writers, as another program writing to Postgres would be.
+const writers = new pg.Pool({ connectionString: config.postgres.url, max: 8 });
+
+interface Row {
+  scenario: string;
+  workers: number;
+  changes: number;
+  commitRatePerSec: number;
+  appliedPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+
+async function scenario(name: string, workerCount: number, write: (commit: (ids: string[]) => void, until: number) => Promise<void>): Promise<Row> {
+  const committedAt = new Map<string, number>();
+  const appliedAt = new Map<string, number>();
+  const onApplied = (changes: readonly Change[]) => {
+    const now = performance.now();
+    for (const c of changes) if (!appliedAt.has(c.rowKey)) appliedAt.set(c.rowKey, now);
+  };
+  const workers = Array.from({ length: workerCount }, () => createSyncWorker({ tiers, config, logger, onApplied }));
+  for (const w of workers) await w.start();
+  const started = performance.now();
+  await write((ids) => {
+    const now = performance.now();
+    for (const id of ids) committedAt.set(id, now);
+  }, started + durationS * 1000);
+  const writeEnded = performance.now();
+  const deadline = Date.now() + 120_000;
+  while ([...committedAt.keys()].some((id) => !appliedAt.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const w of workers) await w.stop();
+  const latencies = [...committedAt].map(([id, t]) => (appliedAt.get(id) ?? Infinity) - t).sort((a, b) => a - b);
+  const lastApplied = Math.max(...[...committedAt.keys()].map((id) => appliedAt.get(id) ?? Infinity));
+  return {
+    scenario: name,
+    workers: workerCount,
+    changes: committedAt.size,
+    commitRatePerSec: Math.round(committedAt.size / ((writeEnded - started) / 1000)),
+    appliedPerSec: Math.round(committedAt.size / ((lastApplied - started) / 1000)),
+    p50Ms: Math.round(quantile(latencies, 0.5) * 10) / 10,
+    p99Ms: Math.round(quantile(latencies, 0.99) * 10) / 10,
+    maxMs: Math.round((latencies.at(-1) ?? 0) * 10) / 10,
+  };
+}
+
+/** Single-row transactions at a fixed rate, paced every 10 ms. */
+const fixed = (rate: number) => async (commit: (ids: string[]) => void, until: number) => {
+  const perTick = rate / 100;
+  let due = performance.now();
+  const inflight = new Set<Promise<void>>();
+  let carry = 0;
+  while (performance.now() < until) {
+    carry += perTick;
+    for (; carry >= 1; carry--) {
+      const p = writers
+        .query(`INSERT INTO transaction_history (user_id, asset_id, type, amount) VALUES ($1, 'ETH', 'SWAP', '1.5') RETURNING id::text AS id`, [userId])
+        .then((r) => commit(r.rows.map((x) => x.id)));
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }
+    due += 10;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+  }
+  await Promise.all(inflight);
+};
+
+/** 200-row transactions from 4 writers, as fast as Postgres commits them. */
+const saturate = async (commit: (ids: string[]) => void, until: number) => {
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (performance.now() < until) {
+        const r = await writers.query(
+          `INSERT INTO transaction_history (user_id, asset_id, type, amount) SELECT $1, 'ETH', 'SWAP', '2.5' FROM generate_series(1, 200) RETURNING id::text AS id`,
+          [userId],
+        );
+        commit(r.rows.map((x) => x.id));
+      }
+    }),
+  );
+};
+
+const rows: Row[] = [];
+try {
+  // Warm-up: topics created, pools and chDB started.
+  await scenario('warm-up', 1, fixed(200));
+  for (const workers of [1, 2]) {
+    rows.push(await scenario(`fixed ${fixedRate}/s, 1-row transactions`, workers, fixed(fixedRate)));
+    rows.push(await scenario('saturation, 200-row transactions x 4 writers', workers, saturate));
+  }
+} finally {
+  await writers.end();
+  await tiers.close();
+  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await admin.end();
+  rmSync(chdbDir, { recursive: true, force: true });
+}
+
+const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+mkdirSync(path.join(here, 'results'), { recursive: true });
+writeFileSync(
+  path.join(here, 'results', 'cdc.json'),
+  JSON.stringify({ benchmark: 'cdc', date: new Date().toISOString(), machine, durationS, batchSize: config.cdc.batchSize, sinks: 'ClickHouse (chDB) + Redis 7 + Kafka 4.4', rows }, null, 2) + '\n',
+);
+console.log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}; ${durationS} s per scenario; commit -> ClickHouse + Redis + Kafka\n`);
+console.log('| scenario | workers | changes | committed/s | applied/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.scenario} | ${r.workers} | ${r.changes} | ${r.commitRatePerSec} | ${r.appliedPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} |`);
+process.exit(0);

@@ -32,12 +32,27 @@ export interface Postgres extends Queryable {
 // numeric and int8 stay strings (pg's default): money is never a float and ids can exceed 2^53.
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => v);
 
-function wrap(client: pg.Pool | pg.PoolClient, observer: StatementObserver): Queryable {
+/**
+ * Parameterized statements are named, so each connection parses and plans a statement once
+ * and then only binds and executes it (the portfolio query is the hot path). Names come from
+ * the text, and statement texts are a small fixed set (no SQL is built from input).
+ * Not on PGlite: pglite-socket multiplexes every connection onto one backend session, where
+ * two connections' statements of the same name would collide.
+ */
+const statementNames = new Map<string, string>();
+function nameOf(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) statementNames.set(text, (name = `s${statementNames.size}`));
+  return name;
+}
+
+function wrap(client: pg.Pool | pg.PoolClient, observer: StatementObserver, prepare: boolean): Queryable {
   return {
     async query<R extends object>(text: string, params: readonly unknown[] = []) {
       observer('postgres', text);
       try {
-        const result = await client.query<R>(text, params as unknown[]);
+        // Statements without parameters may hold several commands (migrations): not preparable.
+        const result = prepare && params.length > 0 ? await client.query<R>({ name: nameOf(text), text, values: params as unknown[] }) : await client.query<R>(text, params as unknown[]);
         return result.rows;
       } catch (error) {
         throw classify(error);
@@ -57,7 +72,8 @@ function classify(error: unknown): unknown {
 
 function fromPool(options: { pool: pg.Pool; url: string; kind: Postgres['kind']; observer: StatementObserver; onClose: () => Promise<void> }): Postgres {
   const { pool, observer } = options;
-  const base = wrap(pool, observer);
+  const prepare = options.kind === 'server';
+  const base = wrap(pool, observer, prepare);
   return {
     kind: options.kind,
     supportsNotify: options.kind === 'server',
@@ -65,7 +81,7 @@ function fromPool(options: { pool: pg.Pool; url: string; kind: Postgres['kind'];
     query: base.query,
     async transaction(fn) {
       const client = await pool.connect().catch((error) => Promise.reject(classify(error)));
-      const tx = wrap(client, observer);
+      const tx = wrap(client, observer, prepare);
       try {
         await client.query('BEGIN');
         const result = await fn(tx);

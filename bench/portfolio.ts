@@ -62,8 +62,8 @@ async function load(name: string, url: string, body?: string): Promise<Row> {
   };
 }
 
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; whaleId: string }> {
-  const child = spawn(process.execPath, [path.join(here, 'serve.ts')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(env: Record<string, string>, script = 'serve.ts'): Promise<{ child: ChildProcess; url: string; whaleId: string }> {
+  const child = spawn(process.execPath, [path.join(here, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -93,20 +93,26 @@ async function rawHttpBaseline(): Promise<Row> {
   }
 }
 
-const rows: Row[] = [await rawHttpBaseline()];
-for (const profile of ['embedded', 'real'] as const) {
-  for (const batching of [true, false]) {
-    const { child, url, whaleId } = await startServer({ BENCH_PROFILE: profile, GATEWAY_BATCHING: String(batching) });
-    try {
-      const body = JSON.stringify({ query: PORTFOLIO_QUERY, variables: { u: whaleId } });
-      // Warm up: JIT, connection pools, hot prices.
-      await autocannon({ url, connections, duration: 2, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      rows.push(await load(`portfolio, ${profile} tiers, batching ${batching ? 'on' : 'off'}, uncached`, url, body));
-    } finally {
-      await stopServer(child);
-    }
+async function measure(name: string, env: Record<string, string>, script?: string): Promise<Row> {
+  const { child, url, whaleId } = await startServer(env, script);
+  try {
+    const body = JSON.stringify({ query: PORTFOLIO_QUERY, variables: { u: whaleId } });
+    // Warm up: JIT, connection pools, hot prices.
+    await autocannon({ url, connections, duration: 2, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return await load(name, url, body);
+  } finally {
+    await stopServer(child);
   }
 }
+
+const rows: Row[] = [await rawHttpBaseline()];
+rows.push(await measure('baseline: stock Apollo Server 5, same shape from in-memory data, no cache', {}, 'baseline-apollo.ts'));
+for (const profile of ['embedded', 'real'] as const) {
+  for (const batching of [true, false]) {
+    rows.push(await measure(`portfolio, ${profile} tiers, batching ${batching ? 'on' : 'off'}, uncached`, { BENCH_PROFILE: profile, GATEWAY_BATCHING: String(batching) }));
+  }
+}
+rows.push(await measure('portfolio, real tiers, batching on, uncached, graphql-js executor', { BENCH_PROFILE: 'real', GRAPHQL_EXECUTOR: 'graphql-js' }));
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
 const result = { benchmark: 'portfolio', date: new Date().toISOString(), machine, connections, durationSec: duration, query: PORTFOLIO_QUERY, rows };

@@ -9,6 +9,7 @@ import { parseSlugId } from '../lib/ids.ts';
 import { chTime } from '../stores/clickhouse.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { computePriceStats, storeHotPrices, type PriceStats } from './prices.ts';
+import type { PriceEvent } from './events.ts';
 import { topics } from './topics.ts';
 
 export interface TickInput {
@@ -67,7 +68,7 @@ export async function ingestTicks(tiers: Tiers, ticks: readonly Tick[]): Promise
   await storeHotPrices(tiers.hot, stats).catch(() => {});
   await tiers.bus.publish(
     topics.market,
-    [...stats].map(([assetId, s]) => ({ key: assetId, value: JSON.stringify({ assetId, ...s }) })),
+    [...stats].map(([assetId, s]) => ({ key: assetId, value: JSON.stringify({ assetId, ...s } satisfies PriceEvent) })),
   );
   return stats;
 }

@@ -1,6 +1,7 @@
 /**
  * The gateway app: one HTTP server serving GraphQL (Apollo, through its
- * executeHTTPGraphQLRequest integration API), GraphiQL and health. Built by
+ * executeHTTPGraphQLRequest integration API), subscriptions over graphql-ws on the same path,
+ * GraphiQL and health. Built by
  * `createGateway(config)` and run with `{ start, stop }`.
  */
 import { HeaderMap, type ApolloServer } from '@apollo/server';
@@ -15,6 +16,9 @@ import { loadTypeDefs } from '../schema/index.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { createApollo } from './apollo.ts';
 import { loadGraphiql } from './graphiql.ts';
+import { createFormatError } from './plugins/errors.ts';
+import { createEventHub } from './subscriptions/hub.ts';
+import { attachSubscriptions } from './subscriptions/ws.ts';
 
 /** Largest request body accepted (a batch of 10,000 ticks fits). */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -30,6 +34,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
   const logger = options.logger.child('gateway');
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
   const apollo = createApollo({ schema, logger, maxDepth: config.gateway.maxDepth, executor: config.gateway.executor });
+  const hub = createEventHub({ bus: tiers.bus, logger });
   const graphiql = config.gateway.graphiql ? loadGraphiql({ endpointPath: config.gateway.graphqlPath, assetPrefix: ASSET_PREFIX }) : undefined;
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error) => {
@@ -38,6 +43,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     });
   });
   server.keepAliveTimeout = 65_000;
+  const subscriptions = attachSubscriptions({ server, schema, hub, tiers, config, logger, formatError: createFormatError(logger) });
 
   const context = (requestId: string, adminToken: string | undefined): Context => ({
     requestId,
@@ -101,6 +107,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
   return {
     async start() {
       await apollo.start();
+      await hub.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());
@@ -113,8 +120,10 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     async stop() {
       // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await subscriptions.close();
       server.closeIdleConnections();
       await closed;
+      await hub.stop();
       await apollo.stop();
     },
   };

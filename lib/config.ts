@@ -58,6 +58,8 @@ export interface Config {
     readonly maxPageSize: number;
     /** Deepest selection accepted, against abusive nesting of `similar`. */
     readonly maxDepth: number;
+    /** Events queued per subscription before its overflow policy applies. */
+    readonly subscriptionQueueSize: number;
   };
   /** Load deterministic demo data into empty tiers at start. */
   readonly demoData: boolean;
@@ -117,6 +119,7 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
       graphqlPath: read.string('GRAPHQL_PATH', '/graphql'),
       maxPageSize: read.int('MAX_PAGE_SIZE', 100, { min: 1, max: 10_000 }),
       maxDepth: read.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
+      subscriptionQueueSize: read.int('SUBSCRIPTION_QUEUE_SIZE', 256, { min: 1, max: 100_000 }),
     },
     demoData: read.bool('DEMO_DATA', true),
     cdc: {

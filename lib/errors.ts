@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'FORBIDDEN'
   | 'TIER_UNAVAILABLE'
+  | 'SLOW_CONSUMER'
   | 'CONFIG_INVALID'
   | 'INTERNAL';
 

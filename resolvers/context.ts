@@ -2,13 +2,24 @@
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Tiers } from '../stores/tiers.ts';
+import type { ChangeEvent, PriceEvent } from '../domain/events.ts';
 import type { Loaders } from './loaders.ts';
+
+/** Live event streams for subscriptions (implemented by the gateway's event hub). */
+export interface EventStreams {
+  portfolio(userId: string): AsyncIterableIterator<ChangeEvent>;
+  transactions(userId: string): AsyncIterableIterator<ChangeEvent>;
+  prices(assetIds: readonly string[]): AsyncIterableIterator<PriceEvent>;
+}
 
 export interface Context {
   readonly requestId: string;
   readonly config: Config;
   readonly tiers: Tiers;
+  /** Per request; for a subscription, renewed before each event so no data is served stale. */
   readonly loaders: Loaders;
+  /** Present on WebSocket connections. */
+  readonly events?: EventStreams;
   readonly logger: Logger;
   /** Whether the request carried the configured admin token. */
   readonly admin: boolean;

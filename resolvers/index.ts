@@ -4,6 +4,7 @@ import { clickhouseResolvers } from './clickhouse/resolvers.ts';
 import { postgresResolvers } from './postgres/resolvers.ts';
 import { redisResolvers } from './redis/resolvers.ts';
 import { DateTimeScalar, DecimalScalar } from './scalars.ts';
+import { subscriptionResolvers } from './subscriptions/resolvers.ts';
 import { syncResolvers } from './sync/resolvers.ts';
 import { vectorResolvers } from './vector/resolvers.ts';
 
@@ -24,8 +25,8 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 export const resolvers: Resolvers = {
   Decimal: DecimalScalar,
   DateTime: DateTimeScalar,
-  ...mergeResolvers(postgresResolvers, clickhouseResolvers, redisResolvers, vectorResolvers, syncResolvers),
+  ...mergeResolvers(postgresResolvers, clickhouseResolvers, redisResolvers, vectorResolvers, syncResolvers, subscriptionResolvers),
 };
 
 export { createLoaders, type Loaders } from './loaders.ts';
-export type { Context } from './context.ts';
+export type { Context, EventStreams } from './context.ts';

@@ -111,19 +111,22 @@ export function createServerPostgres(options: { url: string; poolMax: number; ob
 }
 
 /**
- * PGlite in this process, served on an ephemeral loopback port. `maxConnections` must
- * cover the pool (pglite-socket defaults to 1 and drops the rest); PGlite itself runs
- * one statement at a time, so a large pool only queues.
+ * PGlite in this process, served on an ephemeral loopback port, with a pool of ONE connection.
+ * pglite-socket multiplexes every connection onto PGlite's single session message by message,
+ * so two connections' extended-protocol sequences (Parse, Bind, Execute) can interleave and
+ * bind one client's parameters to another's statement: seen here as wrong rows under
+ * concurrent loaders. PGlite runs one statement at a time anyway, so one connection costs no
+ * throughput; `poolMax` is ignored.
  */
 export async function createEmbeddedPostgres(options: { dataDir: string; poolMax: number; observer: StatementObserver; logger: Logger }): Promise<Postgres> {
   const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
   const db = options.dataDir === ':memory:' ? new PGlite() : new PGlite(options.dataDir);
   await db.waitReady;
-  const poolMax = Math.min(options.poolMax, 8);
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: poolMax + 4 });
+  // A few spare connections for tools (psql) pointed at the printed URL.
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
   await server.start();
   const url = `postgresql://postgres@${server.getServerConn()}/postgres`;
-  const pool = new pg.Pool({ connectionString: url, max: poolMax });
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
   pool.on('error', (error) => options.logger.warn('idle embedded postgres client error', { error }));
   options.logger.info('embedded postgres (PGlite) listening', { url, dataDir: options.dataDir });
   return fromPool({

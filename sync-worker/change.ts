@@ -2,8 +2,7 @@
 
 export type Operation = 'INSERT' | 'UPDATE' | 'DELETE';
 
-/** A captured row: column name to value; numbers arrive as strings (see migrations/postgres/002_cdc.sql). */
-export type RowDoc = Readonly<Record<string, string | boolean | null>>;
+import type { RowDoc } from '../domain/events.ts';
 
 export interface Change {
   readonly id: string;

@@ -4,20 +4,9 @@
  * batch retried after a crash may publish an event again, and consumers drop repeats by
  * `sequence` (a row's sequence only grows).
  */
+import type { ChangeEvent } from '../../domain/events.ts';
 import type { EventBus, OutgoingMessage } from '../../stores/bus.ts';
 import type { Change } from '../change.ts';
-
-/** The event a consumer receives (the Kafka message value, as JSON). */
-export interface ChangeEvent {
-  readonly table: string;
-  readonly operation: Change['operation'];
-  readonly key: string;
-  readonly sequence: string;
-  readonly transactionId: string;
-  readonly commitTime: string;
-  readonly before: Change['before'];
-  readonly after: Change['after'];
-}
 
 export function toEvent(c: Change): ChangeEvent {
   return {

@@ -1,0 +1,29 @@
+/**
+ * The events on the bus: the contract between the sync worker (producer of change events),
+ * the market ingest (producer of price events) and the gateway (consumer, for subscriptions).
+ */
+
+/** A captured row; numbers are strings (see migrations/postgres/002_cdc.sql). */
+export type RowDoc = Readonly<Record<string, string | boolean | null>>;
+
+/** One change of a captured row, on its table's topic, keyed by the row's primary key. */
+export interface ChangeEvent {
+  readonly table: string;
+  readonly operation: 'INSERT' | 'UPDATE' | 'DELETE';
+  readonly key: string;
+  /** The change sequence: per row, the order of commits. A consumer drops repeats by it. */
+  readonly sequence: string;
+  readonly transactionId: string;
+  readonly commitTime: string;
+  readonly before: RowDoc | null;
+  readonly after: RowDoc | null;
+}
+
+/** A new latest price, on the market topic, keyed by the asset id. */
+export interface PriceEvent {
+  readonly assetId: string;
+  readonly price: string;
+  readonly change24h: string | null;
+  /** Time of the tick, ISO-8601. */
+  readonly ts: string;
+}

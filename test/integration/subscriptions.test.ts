@@ -1,0 +1,148 @@
+/**
+ * Live subscriptions over graphql-ws, fed by the bus that the sync worker publishes to: rows
+ * changed with plain SQL reach subscribed clients with nested fields resolved; every gateway
+ * instance serves its own clients; a client that stops reading does not hold up others.
+ */
+import { createClient, type Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createGateway } from '../../gateway/app.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { startStack, type Stack } from '../stack.ts';
+
+let stack: Stack;
+let userId: string;
+let otherUserId: string;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ worker: true });
+  const users = await stack.tiers.postgres.query<{ id: string; handle: string }>(`SELECT id::text AS id, handle FROM users WHERE handle IN ('user03', 'user04') ORDER BY handle`);
+  userId = users[0]!.id;
+  otherUserId = users[1]!.id;
+});
+afterAll(async () => {
+  for (const c of clients) await c.dispose();
+  await stack?.stop();
+});
+
+const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
+
+function client(url = stack.url): Client {
+  // Non-lazy clients report connection errors to onNonLazyError (console.error by default); gateways closing at the end of a test are expected.
+  const c = createClient({ url: wsUrl(url), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {} });
+  clients.push(c);
+  return c;
+}
+
+/** Subscribes and collects payloads; resolves `ready` after the server acknowledged (first ping round trip). */
+function collect<T = any>(c: Client, query: string, variables: Record<string, unknown>) {
+  const events: T[] = [];
+  const errors: unknown[] = [];
+  const unsubscribe = c.subscribe<T>({ query, variables }, { next: (v) => (v.errors ? errors.push(v.errors) : events.push(v.data as T)), error: (e) => errors.push(e), complete: () => {} });
+  return { events, errors, unsubscribe };
+}
+
+async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits until the gateway has registered `n` more subscriptions than before (the hub's count is not exposed: poll a no-op update). */
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
+const PORTFOLIO_SUB = `subscription($u: ID!) { portfolioUpdated(userId: $u) { position operation holdingId holding { quantity asset { symbol latestPrice } } portfolio { totalValueUsd holdings { id } } } }`;
+
+describe('portfolioUpdated', () => {
+  it('delivers a plain-SQL update of portfolio_holdings with nested fields resolved', async () => {
+    const sub = collect(client(), PORTFOLIO_SUB, { u: userId });
+    const other = collect(client(), PORTFOLIO_SUB, { u: otherUserId });
+    await settle();
+    const [h] = await stack.tiers.postgres.query<{ id: string; asset_id: string }>(`SELECT id::text AS id, asset_id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`, [userId]);
+    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '777.25' WHERE id = $1`, [h!.id]);
+    await until('the update event', () => sub.events.length > 0);
+    const event = (sub.events[0] as any).portfolioUpdated;
+    expect(event.operation).toBe('UPDATE');
+    expect(event.holdingId).toBe(h!.id);
+    expect(event.holding.quantity).toBe('777.25');
+    expect(event.holding.asset.symbol).toBe(h!.asset_id);
+    expect(event.portfolio.holdings.map((x: { id: string }) => x.id)).toContain(h!.id);
+    expect(BigInt(event.position)).toBeGreaterThan(0n);
+    // The other user's subscriber receives nothing of it.
+    await settle();
+    expect(other.events).toEqual([]);
+    sub.unsubscribe();
+    other.unsubscribe();
+  });
+
+  it('reaches one client on each of two gateway instances, once each', async () => {
+    const second = createGateway({ config: stack.config, tiers: stack.tiers, logger: createLogger({ level: 'silent' }) });
+    const { url } = await second.start();
+    try {
+      const a = collect(client(), PORTFOLIO_SUB, { u: userId });
+      const b = collect(client(url), PORTFOLIO_SUB, { u: userId });
+      await settle();
+      const [h] = await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, [userId]);
+      await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = quantity + 1 WHERE id = $1`, [h!.id]);
+      await until('both clients', () => a.events.length > 0 && b.events.length > 0).catch((e) => {
+        throw new Error(`${e.message}: a=${JSON.stringify(a)} b=${JSON.stringify(b)}`);
+      });
+      await settle();
+      expect(a.events).toHaveLength(1);
+      expect(b.events).toHaveLength(1);
+      expect(a.events[0]).toEqual(b.events[0]);
+      a.unsubscribe();
+      b.unsubscribe();
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('refuses a malformed user id with INVALID_ID', async () => {
+    const sub = collect(client(), PORTFOLIO_SUB, { u: 'abc' });
+    await until('the error', () => sub.errors.length > 0);
+    expect(JSON.stringify(sub.errors[0])).toContain('INVALID_ID');
+  });
+});
+
+describe('transactionRecorded', () => {
+  it('delivers a transaction recorded through the gateway', async () => {
+    const sub = collect(client(), `subscription($u: ID!) { transactionRecorded(userId: $u) { position operation transaction { id amount asset { symbol } } } }`, { u: userId });
+    await settle();
+    const res = await stack.gql(`mutation($u: ID!) { recordTransaction(input: { userId: $u, assetId: "DAI", type: DEPOSIT, amount: "12.5" }) { id } }`, { u: userId });
+    const id = res.data!.recordTransaction.id;
+    await until('the transaction event', () => sub.events.length > 0);
+    expect((sub.events[0] as any).transactionRecorded).toMatchObject({ operation: 'INSERT', transaction: { id, amount: '12.5', asset: { symbol: 'DAI' } } });
+    sub.unsubscribe();
+  });
+});
+
+describe('priceUpdated', () => {
+  it('delivers ingested ticks, and a client that stops reading does not hold up another', async () => {
+    const query = `subscription { priceUpdated(assetIds: ["UNI"]) { price asset { id symbol } timestamp } }`;
+    // The slow client speaks the protocol, subscribes, then stops reading its socket.
+    const slow = new WebSocket(wsUrl(stack.url), 'graphql-transport-ws');
+    await new Promise((r) => slow.once('open', r));
+    slow.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => slow.once('message', r));
+    slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+    await settle();
+    (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    const fast = collect(client(), query, {});
+    await settle();
+    const prices = Array.from({ length: 40 }, (_, i) => `${(7 + i / 100).toFixed(2)}`);
+    for (const price of prices) {
+      const r = await stack.gql(`mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "UNI", price: $p }]) { accepted } }`, { p: price });
+      expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+    }
+    await until('every price on the fast client', () => fast.events.length >= prices.length);
+    expect(fast.events.map((e: any) => e.priceUpdated.price)).toEqual(prices.map((p) => p.replace(/\.?0+$/, '')));
+    expect((fast.events[0] as any).priceUpdated.asset.symbol).toBe('UNI');
+    fast.unsubscribe();
+    slow.terminate();
+  });
+});

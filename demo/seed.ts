@@ -3,6 +3,7 @@
  * PRNG seed; timestamps are relative to the seed time). Loaded only into an empty database.
  * The user `demo` holds 24 assets; the user `whale` holds 50 positions (the benchmark's portfolio).
  */
+import { writeDailyMetrics } from '../domain/market.ts';
 import { computePriceStats, storeHotPrices } from '../domain/prices.ts';
 import { formatDecimal, multiplyDecimals } from '../lib/decimal.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -169,6 +170,8 @@ export async function seedDemoData(options: { tiers: Tiers; logger: Logger; now?
     await backfillTable({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, table, batchSize: 5_000 });
   }
   await storeHotPrices(tiers.hot, await computePriceStats(tiers.clickhouse, ASSETS.map((a) => a[0])));
+  const days = Array.from({ length: 8 }, (_, i) => new Date(end - i * 24 * 3600 * 1000).toISOString().slice(0, 10));
+  await writeDailyMetrics(tiers, ASSETS.map((a) => a[0]), days);
   await ensureEmbeddings(tiers);
   logger.info('demo data loaded', { users: userCount, assets: ASSETS.length, protocols: PROTOCOLS.length, ticks: ticks.length, ms: Date.now() - started });
   return true;

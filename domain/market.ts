@@ -1,7 +1,7 @@
 /**
  * Market data ingest: validated ticks land in ClickHouse `price_data_raw` in one insert
- * (materialized views keep the candles), the latest prices are refreshed in Redis, and one
- * event per asset goes to the market topic. Used by Mutation.ingestPrices and the ingest CLI.
+ * (materialized views keep the candles), the day aggregates are written back to Postgres,
+ * the latest prices are refreshed in Redis, and one event per asset goes to the market topic. Used by Mutation.ingestPrices and the ingest CLI.
  */
 import { badInput } from '../lib/errors.ts';
 import { formatDecimal, parseDecimal } from '../lib/decimal.ts';
@@ -64,6 +64,8 @@ export async function ingestTicks(tiers: Tiers, ticks: readonly Tick[]): Promise
     ticks.map((t) => ({ asset_id: t.assetId, ts: chTime(t.ts), price: t.price, volume: t.volume })),
   );
   const stats = await computePriceStats(tiers.clickhouse, assetIds);
+  const days = [...new Set(ticks.map((t) => t.ts.toISOString().slice(0, 10)))];
+  await writeDailyMetrics(tiers, assetIds, days);
   // Redis holds a cache of ClickHouse: if it is down, readers fall back to ClickHouse.
   await storeHotPrices(tiers.hot, stats).catch(() => {});
   await tiers.bus.publish(
@@ -71,4 +73,30 @@ export async function ingestTicks(tiers: Tiers, ticks: readonly Tick[]): Promise
     [...stats].map(([assetId, s]) => ({ key: assetId, value: JSON.stringify({ assetId, ...s } satisfies PriceEvent) })),
   );
   return stats;
+}
+
+/**
+ * Copies the day candles of the given assets and days from ClickHouse into Postgres
+ * `asset_daily_metrics` (one read, one upsert): ClickHouse computes, Postgres can join.
+ */
+export async function writeDailyMetrics(tiers: Pick<Tiers, 'clickhouse' | 'postgres'>, assetIds: readonly string[], days: readonly string[]): Promise<number> {
+  if (assetIds.length === 0 || days.length === 0) return 0;
+  const rows = await tiers.clickhouse.query<{ asset_id: string; day: string; open: string; high: string; low: string; close: string; volume: string; trades: string }>(
+    `SELECT asset_id, toString(toDate(bucket)) AS day, toString(argMinMerge(open)) AS open, toString(max(high)) AS high, toString(min(low)) AS low,
+            toString(argMaxMerge(close)) AS close, toString(sum(volume)) AS volume, toString(sum(trades)) AS trades
+     FROM candles_1d
+     WHERE asset_id IN {assetIds:Array(String)} AND toDate(bucket) IN {days:Array(Date)}
+     GROUP BY asset_id, bucket`,
+    { assetIds: [...assetIds], days: [...days] },
+  );
+  if (rows.length === 0) return 0;
+  const column = (k: keyof (typeof rows)[number]) => rows.map((r) => r[k]);
+  await tiers.postgres.query(
+    `INSERT INTO asset_daily_metrics (asset_id, day, open, high, low, close, volume, trades)
+     SELECT * FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[], $8::bigint[])
+     ON CONFLICT (asset_id, day) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+       volume = EXCLUDED.volume, trades = EXCLUDED.trades, updated_at = now()`,
+    [column('asset_id'), column('day'), column('open'), column('high'), column('low'), column('close'), column('volume'), column('trades')],
+  );
+  return rows.length;
 }

@@ -27,3 +27,14 @@ export interface PriceEvent {
   /** Time of the tick, ISO-8601. */
   readonly ts: string;
 }
+
+/**
+ * An event as a subscriber receives it, with its position: an opaque token saying exactly how
+ * far into the topic's retained log the subscriber has been served (per partition, the next
+ * offset). A client that reconnects with the position of the last event it saw is served the
+ * rest of the log from there: no gap, no duplicate.
+ */
+export interface Delivered<E> {
+  readonly event: E;
+  readonly position: string;
+}

@@ -2,14 +2,15 @@
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Tiers } from '../stores/tiers.ts';
-import type { ChangeEvent, PriceEvent } from '../domain/events.ts';
+import type { ChangeEvent, Delivered, PriceEvent } from '../domain/events.ts';
 import type { Loaders } from './loaders.ts';
 
 /** Live event streams for subscriptions (implemented by the gateway's event hub). */
 export interface EventStreams {
-  portfolio(userId: string): AsyncIterableIterator<ChangeEvent>;
-  transactions(userId: string): AsyncIterableIterator<ChangeEvent>;
-  prices(assetIds: readonly string[]): AsyncIterableIterator<PriceEvent>;
+  /** `after`: the position of the last event the client saw; the stream resumes from there. */
+  portfolio(userId: string, after?: string): AsyncIterableIterator<Delivered<ChangeEvent>>;
+  transactions(userId: string, after?: string): AsyncIterableIterator<Delivered<ChangeEvent>>;
+  prices(assetIds: readonly string[]): AsyncIterableIterator<Delivered<PriceEvent>>;
 }
 
 export interface Context {

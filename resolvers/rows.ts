@@ -1,3 +1,5 @@
+import type { ChangeEvent, Delivered, PriceEvent } from '../domain/events.ts';
+
 /**
  * Shapes the tiers return and resolvers pass down as parents (codegen mappers). SQL aliases
  * columns to these camelCase names so graphql-js's default resolver serves plain fields
@@ -68,6 +70,9 @@ export interface IngestResultParent {
   readonly accepted: number;
   readonly assetIds: readonly string[];
 }
+
+export type DeliveredChange = Delivered<ChangeEvent>;
+export type DeliveredPrice = Delivered<PriceEvent>;
 
 /** SELECT lists producing the shapes above, shared by every statement that reads these tables. */
 export const columns = {

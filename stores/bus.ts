@@ -19,8 +19,25 @@ export interface BusMessage extends OutgoingMessage {
   readonly offset: string;
 }
 
+/** Per topic, per partition: an offset (a decimal string). */
+export type Offsets = ReadonlyMap<string, ReadonlyMap<number, string>>;
+
 export interface BusSubscription {
   stop(): Promise<void>;
+  /**
+   * Where a group-less subscription started: per topic and partition, the offset of the first
+   * message it will receive. Together with the offsets of the messages it then receives, this
+   * tells exactly which part of the log a subscriber has seen (the basis of resume).
+   */
+  readonly startOffsets: Offsets;
+}
+
+/** A range of one partition's log to read again: offsets `from` (inclusive) to `to` (exclusive). */
+export interface ReplayRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: string;
+  readonly to: string;
 }
 
 export interface SubscribeOptions {
@@ -40,6 +57,8 @@ export interface EventBus {
   /** Resolves once the broker acknowledged every message (acks=all on Kafka). */
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<BusSubscription>;
+  /** Reads the given ranges of the retained log once, in partition order, then resolves. */
+  replay(ranges: readonly ReplayRange[], onMessages: (messages: readonly BusMessage[]) => Promise<void>): Promise<void>;
   /** Whether the bus can currently publish (health and `cdcStats.kafkaConnected`). */
   isConnected(): boolean;
   close(): Promise<void>;
@@ -86,13 +105,28 @@ export function createEmbeddedBus(options: { observer: StatementObserver; retain
       };
       if (sub.fromBeginning) for (const topic of sub.topics) entry.deliver([...logOf(topic).messages]);
       subscribers.add(entry);
+      const startOffsets = new Map(
+        sub.topics.map((topic) => {
+          const log = logOf(topic);
+          return [topic, new Map([[0, String(sub.fromBeginning ? log.base : log.base + log.messages.length)]])] as const;
+        }),
+      );
       return {
+        startOffsets,
         async stop() {
           stopped = true;
           subscribers.delete(entry);
           await chain;
         },
       };
+    },
+    async replay(ranges, onMessages) {
+      for (const range of ranges) {
+        const log = logOf(range.topic);
+        const from = Math.max(Number(range.from), log.base) - log.base;
+        const to = Number(range.to) - log.base;
+        if (to > from) await onMessages(log.messages.slice(from, to));
+      }
     },
     isConnected: () => true,
     async close() {

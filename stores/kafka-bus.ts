@@ -81,6 +81,15 @@ export async function createKafkaBus(options: {
         maxWaitTimeInMs: 100,
       });
       await ensureTopics(sub.topics.map(prefixed));
+      // A group-less subscriber starts at the end offsets read now, and seeks there explicitly,
+      // so it knows exactly where it started (startOffsets) instead of trusting "latest".
+      const startOffsets = new Map<string, Map<number, string>>();
+      if (!sub.groupId) {
+        for (const topic of sub.topics) {
+          const offsets = await admin.fetchTopicOffsets(prefixed(topic));
+          startOffsets.set(topic, new Map(offsets.map((o) => [o.partition, sub.fromBeginning ? o.low : o.high])));
+        }
+      }
       await consumer.connect();
       for (const topic of sub.topics) await consumer.subscribe({ topic: prefixed(topic), fromBeginning: sub.fromBeginning ?? false });
       // Resolve only once partitions are assigned: a subscriber then receives every event
@@ -100,16 +109,63 @@ export async function createKafkaBus(options: {
           await sub.onMessages(messages);
         },
       });
+      for (const [topic, partitions] of startOffsets) {
+        for (const [partition, offset] of partitions) consumer.seek({ topic: prefixed(topic), partition, offset });
+      }
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, 30_000)))]);
       clearTimeout(timer);
       consumers.add(consumer);
       return {
+        startOffsets,
         async stop() {
           consumers.delete(consumer);
           await consumer.disconnect();
         },
       };
+    },
+    async replay(ranges, onMessages) {
+      const pending = ranges.filter((r) => BigInt(r.to) > BigInt(r.from));
+      if (pending.length === 0) return;
+      // A throwaway consumer in its own group, placed by seek at the start of every range.
+      const consumer = kafka.consumer({ groupId: `${options.clientId}-replay-${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+      const remaining = new Map(pending.map((r) => [`${prefixed(r.topic)}|${r.partition}`, r]));
+      let finish!: () => void;
+      let fail!: (error: unknown) => void;
+      const finished = new Promise<void>((resolve, reject) => ((finish = resolve), (fail = reject)));
+      try {
+        await consumer.connect();
+        for (const topic of new Set(pending.map((r) => prefixed(r.topic)))) await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          eachBatch: async ({ batch }) => {
+            const range = remaining.get(`${batch.topic}|${batch.partition}`);
+            if (!range) return;
+            const to = BigInt(range.to);
+            const messages: BusMessage[] = batch.messages
+              .filter((m) => BigInt(m.offset) >= BigInt(range.from) && BigInt(m.offset) < to)
+              .map((m) => ({
+                topic: range.topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key?.toString() ?? '',
+                value: m.value?.toString() ?? '',
+                headers: {},
+              }));
+            if (messages.length > 0) await onMessages(messages).catch(fail);
+            const last = batch.messages.at(-1);
+            if (last && BigInt(last.offset) + 1n >= to) {
+              remaining.delete(`${batch.topic}|${batch.partition}`);
+              if (remaining.size === 0) finish();
+            }
+          },
+        });
+        for (const r of pending) consumer.seek({ topic: prefixed(r.topic), partition: r.partition, offset: r.from });
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([finished, new Promise((_, reject) => (timer = setTimeout(() => reject(tierUnavailable('kafka', new Error('replay timed out'))), 60_000)))]);
+        clearTimeout(timer);
+      } finally {
+        await consumer.disconnect().catch(() => {});
+      }
     },
     isConnected: () => connected,
     async close() {

@@ -33,14 +33,14 @@ describe('subscription queues', () => {
     const bus = createEmbeddedBus({ observer: () => {} });
     const hub = createEventHub({ bus, logger: createLogger({ level: 'silent' }) });
     await hub.start();
-    const stalled = hub.stream({ topic: 'market', keys: ['ETH'], capacity: 4, policy: { kind: 'coalesce', keyOf: (e) => e.assetId } });
+    const stalled = hub.stream({ topic: 'market', keys: ['ETH'], capacity: 4, policy: { kind: 'coalesce', keyOf: (d) => d.event.assetId } });
     const live = hub.stream({ topic: 'market', keys: ['ETH'], capacity: 1_000, policy: { kind: 'close' } });
     const events = Array.from({ length: 500 }, (_, i) => ({ key: 'ETH', value: JSON.stringify({ assetId: 'ETH', price: String(i), change24h: null, ts: new Date().toISOString() }) }));
     await bus.publish('defi.market', events);
     const got = await take(live, 500);
-    expect(got.map((e) => e.price)).toEqual(events.map((_, i) => String(i)));
+    expect(got.map((d) => d.event.price)).toEqual(events.map((_, i) => String(i)));
     // The stalled one holds only the newest state.
-    expect((await stalled.next()).value.price).toBe('499');
+    expect((await stalled.next()).value.event.price).toBe('499');
     await stalled.return!();
     await live.return!();
     expect(hub.size).toBe(0);

@@ -48,9 +48,10 @@ export function attachSubscriptions(options: {
     let loaders = createLoaders({ tiers, batching: config.gateway.batching });
     const renew = () => (loaders = createLoaders({ tiers, batching: config.gateway.batching }));
     const events: EventStreams = {
-      portfolio: (userId) => renewing(hub.stream({ topic: 'portfolio', keys: [userId], capacity, policy: { kind: 'coalesce', keyOf: (e) => e.key } }), renew),
-      transactions: (userId) => renewing(hub.stream({ topic: 'transactions', keys: [userId], capacity, policy: { kind: 'close' } }), renew),
-      prices: (assetIds) => renewing(hub.stream({ topic: 'market', keys: assetIds, capacity, policy: { kind: 'coalesce', keyOf: (e) => e.assetId } }), renew),
+      portfolio: (userId, after) =>
+        renewing(hub.stream({ topic: 'portfolio', keys: [userId], capacity, after, policy: { kind: 'coalesce', keyOf: (d) => d.event.key } }), renew),
+      transactions: (userId, after) => renewing(hub.stream({ topic: 'transactions', keys: [userId], capacity, after, policy: { kind: 'close' } }), renew),
+      prices: (assetIds) => renewing(hub.stream({ topic: 'market', keys: assetIds, capacity, policy: { kind: 'coalesce', keyOf: (d) => d.event.assetId } }), renew),
     };
     return {
       requestId,

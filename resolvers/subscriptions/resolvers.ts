@@ -1,5 +1,5 @@
 /** Subscription fields: events from the bus, payloads resolved through the same batched loaders. */
-import type { ChangeEvent, PriceEvent, RowDoc } from '../../domain/events.ts';
+import type { ChangeEvent, Delivered, PriceEvent, RowDoc } from '../../domain/events.ts';
 import { badInput } from '../../lib/errors.ts';
 import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
@@ -45,36 +45,40 @@ const ownerOf = (e: ChangeEvent) => str((e.after ?? e.before)!, 'user_id')!;
 export const subscriptionResolvers: Resolvers = {
   Subscription: {
     portfolioUpdated: {
-      subscribe: (_, { userId }, ctx) => streams(ctx).portfolio(parseUserId(userId)),
-      resolve: (event: ChangeEvent) => event,
+      subscribe: (_, { userId, after }, ctx) => streams(ctx).portfolio(parseUserId(userId), after ?? undefined),
+      resolve: (delivered: Delivered<ChangeEvent>) => delivered,
     },
     transactionRecorded: {
-      subscribe: (_, { userId }, ctx) => streams(ctx).transactions(parseUserId(userId)),
-      resolve: (event: ChangeEvent) => event,
+      subscribe: (_, { userId, after }, ctx) => streams(ctx).transactions(parseUserId(userId), after ?? undefined),
+      resolve: (delivered: Delivered<ChangeEvent>) => delivered,
     },
     priceUpdated: {
       subscribe: (_, { assetIds }, ctx) => {
         if (assetIds.length === 0 || assetIds.length > 100) throw badInput('INVALID_ARGUMENT', 'assetIds must list 1 to 100 assets', { field: 'assetIds' });
         return streams(ctx).prices(assetIds.map((id, i) => parseSlugId(id, `assetIds[${i}]`)));
       },
-      resolve: (event: PriceEvent) => event,
+      resolve: (delivered: Delivered<PriceEvent>) => delivered,
     },
   },
   PortfolioUpdate: {
-    position: (e) => e.sequence,
-    holdingId: (e) => e.key,
-    holding: (e) => (e.operation === 'DELETE' || !e.after ? null : holdingOf(e.after)),
-    async portfolio(e, _, ctx) {
-      const userId = ownerOf(e);
+    sequence: (d) => d.event.sequence,
+    operation: (d) => d.event.operation,
+    holdingId: (d) => d.event.key,
+    holding: ({ event: e }) => (e.operation === 'DELETE' || !e.after ? null : holdingOf(e.after)),
+    async portfolio(d, _, ctx) {
+      const userId = ownerOf(d.event);
       return { userId, holdings: (await ctx.loaders.holdingsByUser.load(userId)) ?? [] };
     },
   },
   TransactionEvent: {
-    position: (e) => e.sequence,
-    transaction: (e) => (e.operation === 'DELETE' || !e.after ? null : transactionOf(e.after)),
+    sequence: (d) => d.event.sequence,
+    operation: (d) => d.event.operation,
+    transaction: ({ event: e }) => (e.operation === 'DELETE' || !e.after ? null : transactionOf(e.after)),
   },
   PriceUpdate: {
-    asset: async (e, _, ctx) => (await ctx.loaders.assets.load(e.assetId))!,
-    timestamp: (e) => new Date(e.ts),
+    asset: async (d, _, ctx) => (await ctx.loaders.assets.load(d.event.assetId))!,
+    price: (d) => d.event.price,
+    change24h: (d) => d.event.change24h,
+    timestamp: (d) => new Date(d.event.ts),
   },
 };

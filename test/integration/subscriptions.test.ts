@@ -54,7 +54,7 @@ async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Pr
 /** Waits until the gateway has registered `n` more subscriptions than before (the hub's count is not exposed: poll a no-op update). */
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
-const PORTFOLIO_SUB = `subscription($u: ID!) { portfolioUpdated(userId: $u) { position operation holdingId holding { quantity asset { symbol latestPrice } } portfolio { totalValueUsd holdings { id } } } }`;
+const PORTFOLIO_SUB = `subscription($u: ID!, $after: String) { portfolioUpdated(userId: $u, after: $after) { position sequence operation holdingId holding { quantity asset { symbol latestPrice } } portfolio { totalValueUsd holdings { id } } } }`;
 
 describe('portfolioUpdated', () => {
   it('delivers a plain-SQL update of portfolio_holdings with nested fields resolved', async () => {
@@ -70,7 +70,8 @@ describe('portfolioUpdated', () => {
     expect(event.holding.quantity).toBe('777.25');
     expect(event.holding.asset.symbol).toBe(h!.asset_id);
     expect(event.portfolio.holdings.map((x: { id: string }) => x.id)).toContain(h!.id);
-    expect(BigInt(event.position)).toBeGreaterThan(0n);
+    expect(BigInt(event.sequence)).toBeGreaterThan(0n);
+    expect(typeof event.position).toBe('string');
     // The other user's subscriber receives nothing of it.
     await settle();
     expect(other.events).toEqual([]);
@@ -105,6 +106,55 @@ describe('portfolioUpdated', () => {
     const sub = collect(client(), PORTFOLIO_SUB, { u: 'abc' });
     await until('the error', () => sub.errors.length > 0);
     expect(JSON.stringify(sub.errors[0])).toContain('INVALID_ID');
+  });
+});
+
+describe('resume', () => {
+  it('replays exactly the changes missed while disconnected, in order, then live ones', async () => {
+    const holdings = await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id`, [userId]);
+    const c1 = client();
+    const first = collect(c1, PORTFOLIO_SUB, { u: userId });
+    await settle();
+    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '1000' WHERE id = $1`, [holdings[0]!.id]);
+    await until('the first event', () => first.events.length === 1);
+    const seen = (first.events[0] as any).portfolioUpdated;
+    first.unsubscribe();
+    await c1.dispose();
+
+    // Ten changes commit while the client is away, spread over several holdings (and so partitions).
+    const quantities = Array.from({ length: 10 }, (_, i) => `${2000 + i}`);
+    for (let i = 0; i < 10; i++) {
+      await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [holdings[i % holdings.length]!.id, quantities[i]]);
+    }
+    const [{ max }] = (await stack.tiers.postgres.query<{ max: string }>(`SELECT max(seq)::text AS max FROM cdc.change_log`)) as [{ max: string }];
+    // Wait until the worker has published them all (processed), so they are in the log.
+    for (let i = 0; i < 200; i++) {
+      const [{ n }] = (await stack.tiers.postgres.query<{ n: number }>(`SELECT count(*)::int AS n FROM cdc.change_log WHERE NOT processed AND seq <= $1`, [max])) as [{ n: number }];
+      if (n === 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+
+    const resumed = collect(client(), PORTFOLIO_SUB, { u: userId, after: seen.position });
+    await until('ten replayed events', () => resumed.events.length >= 10);
+    const replayed = resumed.events.map((e: any) => e.portfolioUpdated);
+    expect(replayed.map((e: any) => e.holding.quantity)).toEqual(quantities);
+    const sequences = replayed.map((e: any) => BigInt(e.sequence));
+    expect([...sequences].sort((a, b) => (a < b ? -1 : 1))).toEqual(sequences);
+    expect(sequences.every((s: bigint) => s > BigInt(seen.sequence))).toBe(true);
+
+    // Then live: one more change arrives after the replay, and nothing else.
+    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '3000' WHERE id = $1`, [holdings[0]!.id]);
+    await until('the live event', () => resumed.events.length >= 11);
+    await settle();
+    expect(resumed.events).toHaveLength(11);
+    expect((resumed.events[10] as any).portfolioUpdated.holding.quantity).toBe('3000');
+    resumed.unsubscribe();
+  });
+
+  it('refuses a forged position with INVALID_ARGUMENT', async () => {
+    const sub = collect(client(), PORTFOLIO_SUB, { u: userId, after: 'not-a-position' });
+    await until('the error', () => sub.errors.length > 0);
+    expect(JSON.stringify(sub.errors[0])).toContain('INVALID_ARGUMENT');
   });
 });
 

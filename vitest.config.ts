@@ -17,8 +17,9 @@ export default defineConfig({
   },
   test: {
     globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Generous: a loaded 2-core machine runs Postgres, Redis, a Kafka broker and chDB beside the tests.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     // Each file runs in its own process: chDB allows one data directory per process.
     pool: 'forks',
     maxWorkers: 2,

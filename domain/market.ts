@@ -64,14 +64,15 @@ export async function ingestTicks(tiers: Tiers, ticks: readonly Tick[]): Promise
     ticks.map((t) => ({ asset_id: t.assetId, ts: chTime(t.ts), price: t.price, volume: t.volume })),
   );
   const stats = await computePriceStats(tiers.clickhouse, assetIds);
-  const days = [...new Set(ticks.map((t) => t.ts.toISOString().slice(0, 10)))];
-  await writeDailyMetrics(tiers, assetIds, days);
   // Redis holds a cache of ClickHouse: if it is down, readers fall back to ClickHouse.
   await storeHotPrices(tiers.hot, stats).catch(() => {});
+  // Live prices first; the day aggregates for Postgres follow (subscribers need not wait for them).
   await tiers.bus.publish(
     topics.market,
     [...stats].map(([assetId, s]) => ({ key: assetId, value: JSON.stringify({ assetId, ...s } satisfies PriceEvent) })),
   );
+  const days = [...new Set(ticks.map((t) => t.ts.toISOString().slice(0, 10)))];
+  await writeDailyMetrics(tiers, assetIds, days);
   return stats;
 }
 

@@ -42,6 +42,6 @@ await new Promise((r) => setTimeout(r, 1_000)); // subscriptions registered at t
 process.stdout.write('ready\n');
 const deadline = Date.now() + 60_000;
 while (complete < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-process.stdout.write(JSON.stringify({ complete, arrivals }) + '\n');
 for (const c of clients) await c.dispose();
-process.exit(0);
+// Exit only once the (large) report is flushed to the pipe: process.exit would cut it short.
+process.stdout.write(JSON.stringify({ complete, arrivals }) + '\n', () => process.exit(0));

@@ -79,8 +79,16 @@ async function withClients<T>(spec: object, run: () => Promise<Map<string, numbe
       waiters.shift()?.();
     }
   });
+  let exited: string | undefined;
+  child.once('close', (code, signal) => {
+    exited = `subscriber process exited (${code ?? signal})`;
+    for (const w of waiters.splice(0)) w();
+  });
   const line = async (n: number) => {
-    while (lines.length < n) await new Promise<void>((r) => waiters.push(r));
+    while (lines.length < n) {
+      if (exited) throw new Error(exited);
+      await new Promise<void>((r) => waiters.push(r));
+    }
     return lines[n - 1]!;
   };
   await line(1); // ready
@@ -110,6 +118,7 @@ for (const n of [1, 100, 1000]) {
     },
   );
   rows.push({ path: 'Postgres commit -> portfolioUpdated client', subscribers: n, ...commit });
+  process.stderr.write(`fan-out: ${n} subscribers, commit path done\n`);
   const ingest = await withClients(
     { url: wsUrl, n, query: `subscription { priceUpdated(assetIds: ["ETH"]) { price asset { symbol } } }`, variables: {}, expect: events, tagPath: ['priceUpdated', 'price'] },
     async () => {
@@ -125,6 +134,7 @@ for (const n of [1, 100, 1000]) {
     },
   );
   rows.push({ path: 'ingestPrices sent -> priceUpdated client', subscribers: n, ...ingest });
+  process.stderr.write(`fan-out: ${n} subscribers, ingest path done\n`);
 }
 
 // Sustained tick ingest: 100 ticks per call, 4 concurrent callers, 5 seconds.
@@ -141,6 +151,7 @@ await Promise.all(
   }),
 );
 const tickRate = Math.round(ticks / ((Date.now() - t0) / 1000));
+process.stderr.write(`fan-out: tick rate done\n`);
 
 await writer.end();
 await gateway.stop();

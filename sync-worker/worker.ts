@@ -3,7 +3,7 @@
  *
  * Wake-up: on a Postgres server the worker LISTENs on `cdc_change`; while it is idle the
  * capture trigger notifies on commit (only then: NOTIFY serializes commits, see
- * migrations/postgres/003_cdc_wakeup.sql), and it drains batches until none is claimable. It also polls every
+ * migrations/postgres/002_cdc.sql), and it drains batches until none is claimable. It also polls every
  * `pollIntervalMs` in case a notification is lost (LISTEN connection dropped) and to pick up
  * changes whose backoff expired. Embedded Postgres (pglite-socket) delivers no NOTIFY, so
  * there the poll is the only wake-up (shared/FACTS.md).
@@ -85,7 +85,7 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
     }
   }
 
-  /** Tells capture triggers whether this worker wants a NOTIFY (migrations/postgres/003_cdc_wakeup.sql). */
+  /** Tells capture triggers whether this worker wants a NOTIFY (migrations/postgres/002_cdc.sql). */
   let lastHeartbeat = 0;
   async function setIdle(idle: boolean): Promise<void> {
     if (!listener) return;

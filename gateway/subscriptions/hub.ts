@@ -94,12 +94,13 @@ export function createEventHub(options: { bus: EventBus; logger: Logger }): Even
       vector.set(m.partition, BigInt(m.offset) + 1n);
       const event = parse(topic, m);
       if (!event || (topic !== 'market' && isRepeat(topic, event as ChangeEvent, lastSeq))) continue;
-      let position: string | undefined;
+      // One delivered object for all its subscribers: they share the loaders of this event.
+      let delivered: Delivered<unknown> | undefined;
       for (const key of keysOf(topic, event)) {
         const set = listeners.get(`${topic}|${key}`);
         if (!set) continue;
-        position ??= encodePosition(vector);
-        for (const listener of set) listener({ event, position });
+        delivered ??= { event, position: encodePosition(vector) };
+        for (const listener of set) listener(delivered);
       }
     }
   }

@@ -1,7 +1,8 @@
 /**
  * GraphQL subscriptions over graphql-ws on the same port and path as queries. Each operation
- * gets its own context; its loaders are renewed before every event, so nested fields of a
- * payload (a holding's asset, the portfolio) are batched per event and never served stale.
+ * gets its own context, whose loaders are those of the current event: nested fields of a
+ * payload (a holding's asset, the portfolio) are batched per event across all its
+ * subscribers, and never served stale from an earlier event.
  * Keep-alive pings come from graphql-ws (every 12 s); unsubscribing or closing the socket
  * ends the operation's stream, which unregisters it from the hub at once.
  */
@@ -11,16 +12,16 @@ import type http from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../lib/config.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { createLoaders, type Context, type EventStreams } from '../../resolvers/index.ts';
+import { createLoaders, type Context, type EventStreams, type Loaders } from '../../resolvers/index.ts';
 import type { Tiers } from '../../stores/tiers.ts';
 import type { EventHub } from './hub.ts';
 
-/** Renews the context's loaders before handing each event on. */
-function renewing<T>(source: AsyncIterableIterator<T>, renew: () => void): AsyncIterableIterator<T> {
+/** Points the context's loaders at the event's before handing it on. */
+function renewing<T extends object>(source: AsyncIterableIterator<T>, renew: (event: T) => void): AsyncIterableIterator<T> {
   return {
     async next() {
       const result = await source.next();
-      if (!result.done) renew();
+      if (!result.done) renew(result.value);
       return result;
     },
     return: () => source.return?.() ?? Promise.resolve({ value: undefined, done: true }),
@@ -44,9 +45,19 @@ export function attachSubscriptions(options: {
   const capacity = config.gateway.subscriptionQueueSize;
   const wss = new WebSocketServer({ server: options.server, path: config.gateway.graphqlPath });
 
+  // Loaders per event, shared by every subscription that receives it (the hub hands them the
+  // same object): a portfolio update fanned out to 1,000 subscribers resolves its nested
+  // fields in one batch, not 1,000. Weakly held: they go with the event.
+  const eventLoaders = new WeakMap<object, Loaders>();
+  const loadersFor = (event: object): Loaders => {
+    let loaders = eventLoaders.get(event);
+    if (!loaders) eventLoaders.set(event, (loaders = createLoaders({ tiers, batching: config.gateway.batching })));
+    return loaders;
+  };
+
   const contextFor = (requestId: string): Context => {
     let loaders = createLoaders({ tiers, batching: config.gateway.batching });
-    const renew = () => (loaders = createLoaders({ tiers, batching: config.gateway.batching }));
+    const renew = (event: object) => (loaders = loadersFor(event));
     const events: EventStreams = {
       portfolio: (userId, after) =>
         renewing(hub.stream({ topic: 'portfolio', keys: [userId], capacity, after, policy: { kind: 'coalesce', keyOf: (d) => d.event.key } }), renew),
@@ -80,9 +91,9 @@ export function attachSubscriptions(options: {
   wss.on('error', (error) => logger.warn('websocket server error', { error }));
 
   return {
+    /** Closes every socket (1001 Going away) and the WebSocket server itself (graphql-ws's dispose does both). */
     async close() {
       await disposable.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }

@@ -24,7 +24,10 @@ const resolvers = {
 const server = new ApolloServer({ typeDefs, resolvers });
 const { url } = await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } });
 process.stdout.write(JSON.stringify({ url, whaleId: '1' }) + '\n');
+let stopping = false;
 process.on('SIGTERM', async () => {
+  if (stopping) return;
+  stopping = true;
   await server.stop();
   process.exit(0);
 });

@@ -34,7 +34,11 @@ const { url } = await gateway.start();
 const [whale] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'whale'`);
 process.stdout.write(JSON.stringify({ url, whaleId: whale!.id }) + '\n');
 
+// The `node` package's launcher may forward the signal the process also receives: act once.
+let stopping = false;
 process.on('SIGTERM', async () => {
+  if (stopping) return;
+  stopping = true;
   await gateway.stop();
   await tiers.close();
   if (config.postgres.url) {

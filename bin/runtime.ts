@@ -31,13 +31,21 @@ export async function boot(name: string): Promise<Runtime> {
   return { config, logger, tiers };
 }
 
-/** Runs `stop` once on the first SIGINT/SIGTERM, then exits; a second signal exits at once. */
+/**
+ * Runs `stop` once on the first SIGINT/SIGTERM, then exits. Repeated signals are ignored: the
+ * `node` package's launcher forwards a terminal's Ctrl-C to this process, which the terminal
+ * also signals, so one Ctrl-C can arrive twice. A shutdown that hangs is cut after 15 s.
+ */
 export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: string) => {
-    if (stopping) process.exit(1);
+    if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
+    setTimeout(() => {
+      logger.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, 15_000).unref();
     stop().then(
       () => process.exit(0),
       (error) => {

@@ -104,6 +104,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     }
   }
 
+  let stopping: Promise<void> | undefined;
   return {
     async start() {
       await apollo.start();
@@ -117,16 +118,23 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
       logger.info('gateway listening', { url, tiers: tiers.describe() });
       return { url, port };
     },
-    async stop() {
-      // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await subscriptions.close();
-      server.closeIdleConnections();
-      await closed;
-      await hub.stop();
-      await apollo.stop();
+    stop() {
+      // Idempotent: a second call waits for the first.
+      stopping ??= shutdown();
+      return stopping;
     },
   };
+
+  async function shutdown(): Promise<void> {
+    // WebSocket clients first (1001 Going away), while the server they hang off still runs;
+    // then stop accepting, let in-flight requests finish, and close idle keep-alive sockets.
+    await subscriptions.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+    await hub.stop();
+    await apollo.stop();
+  }
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {

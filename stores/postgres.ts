@@ -32,27 +32,14 @@ export interface Postgres extends Queryable {
 // numeric and int8 stay strings (pg's default): money is never a float and ids can exceed 2^53.
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => v);
 
-/**
- * Parameterized statements are named, so each connection parses and plans a statement once
- * and then only binds and executes it (the portfolio query is the hot path). Names come from
- * the text, and statement texts are a small fixed set (no SQL is built from input).
- * Not on PGlite: pglite-socket multiplexes every connection onto one backend session, where
- * two connections' statements of the same name would collide.
- */
-const statementNames = new Map<string, string>();
-function nameOf(text: string): string {
-  let name = statementNames.get(text);
-  if (!name) statementNames.set(text, (name = `s${statementNames.size}`));
-  return name;
-}
-
-function wrap(client: pg.Pool | pg.PoolClient, observer: StatementObserver, prepare: boolean): Queryable {
+function wrap(client: pg.Pool | pg.PoolClient, observer: StatementObserver): Queryable {
   return {
     async query<R extends object>(text: string, params: readonly unknown[] = []) {
       observer('postgres', text);
       try {
-        // Statements without parameters may hold several commands (migrations): not preparable.
-        const result = prepare && params.length > 0 ? await client.query<R>({ name: nameOf(text), text, values: params as unknown[] }) : await client.query<R>(text, params as unknown[]);
+        // Unnamed statements on purpose: named (prepared) ones switch to generic plans after five
+        // runs, which made the worker's claim queries 4x slower under load (bench/results/cdc.json).
+        const result = await client.query<R>(text, params as unknown[]);
         return result.rows;
       } catch (error) {
         throw classify(error);
@@ -72,8 +59,7 @@ function classify(error: unknown): unknown {
 
 function fromPool(options: { pool: pg.Pool; url: string; kind: Postgres['kind']; observer: StatementObserver; onClose: () => Promise<void> }): Postgres {
   const { pool, observer } = options;
-  const prepare = options.kind === 'server';
-  const base = wrap(pool, observer, prepare);
+  const base = wrap(pool, observer);
   return {
     kind: options.kind,
     supportsNotify: options.kind === 'server',
@@ -81,7 +67,7 @@ function fromPool(options: { pool: pg.Pool; url: string; kind: Postgres['kind'];
     query: base.query,
     async transaction(fn) {
       const client = await pool.connect().catch((error) => Promise.reject(classify(error)));
-      const tx = wrap(client, observer, prepare);
+      const tx = wrap(client, observer);
       try {
         await client.query('BEGIN');
         const result = await fn(tx);

@@ -12,6 +12,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PORTFOLIO_QUERY } from './portfolio-query.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, fallback: number) => {
@@ -21,16 +22,7 @@ const arg = (name: string, fallback: number) => {
 const duration = arg('duration', 10);
 const connections = arg('connections', 20);
 
-export const PORTFOLIO_QUERY = `query Portfolio($u: ID!) {
-  portfolio(userId: $u) {
-    totalValueUsd
-    holdings {
-      quantity valueUsd
-      protocol { id name }
-      asset { id symbol name chain latestPrice change24h similar(k: 3) { score asset { id symbol } } }
-    }
-  }
-}`;
+
 
 interface Row {
   name: string;

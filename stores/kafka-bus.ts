@@ -8,6 +8,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { tierUnavailable } from '../lib/errors.ts';
+import { retry, type RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { BusMessage, BusSubscription, EventBus } from './bus.ts';
 import type { StatementObserver } from './observer.ts';
@@ -46,11 +47,15 @@ export async function createKafkaBus(options: {
   // makes the first send or subscribe race the topic's leader election ("does not host this
   // topic-partition").
   const ensured = new Set<string>();
+  // Right after a topic is created, a broker may still answer "not the leader" while metadata
+  // settles: offsets are read through the retry helper (those Kafka errors are transient).
+  const metadataRetry: RetryPolicy = { maxAttempts: 8, initialDelayMs: 100, maxDelayMs: 1_000, factor: 2 };
+  const offsetsOf = (topic: string) => retry(() => admin.fetchTopicOffsets(topic), { policy: metadataRetry });
   async function ensureTopics(topics: readonly string[]): Promise<void> {
     const missing = topics.filter((t) => !ensured.has(t));
     if (missing.length === 0) return;
     try {
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+      await retry(() => admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true }), { policy: metadataRetry });
     } catch (error) {
       throw tierUnavailable('kafka', error);
     }
@@ -86,7 +91,7 @@ export async function createKafkaBus(options: {
       const startOffsets = new Map<string, Map<number, string>>();
       if (!sub.groupId) {
         for (const topic of sub.topics) {
-          const offsets = await admin.fetchTopicOffsets(prefixed(topic));
+          const offsets = await offsetsOf(prefixed(topic));
           startOffsets.set(topic, new Map(offsets.map((o) => [o.partition, sub.fromBeginning ? o.low : o.high])));
         }
       }

@@ -33,12 +33,15 @@ COPY package.json package-lock.json ./
 # build, so on arm64 you won't get the library even with this flag).
 ARG EMBEDDED_CLICKHOUSE=false
 
+# npm install, not npm ci: the lock file holds chdb's linux-x64 library only (the registry the
+# project is developed against serves no other platform), and npm ci refuses a lock file
+# missing optional platform packages; npm install keeps the locked versions.
 # --omit=dev: no TypeScript, vitest, codegen, autocannon, and no npm-packaged Node.
 # --ignore-scripts: no production dependency needs an install script (chDB's library
 # comes as a prebuilt package, not a postinstall download; @apollo/protobufjs's
 # postinstall only concerns its CLI).
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
-    npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && if [ "$EMBEDDED_CLICKHOUSE" != "true" ]; then rm -rf node_modules/@chdb; fi
 
 # --- runtime --------------------------------------------------------------------------

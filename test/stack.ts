@@ -73,7 +73,9 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
   // DATA_DIR ':memory:' puts chDB in a temporary directory owned by this test process
   // (vitest runs each file in its own process) and keeps PGlite in memory.
   const config = loadConfig(env, options.overrides);
-  const logger = createLogger({ level: 'error' });
+  // Silent by default: some tests provoke errors on purpose (a poisoned change is logged as
+  // dead-lettered). TEST_LOG_LEVEL=error shows them when debugging.
+  const logger = createLogger({ level: (process.env['TEST_LOG_LEVEL'] as 'error' | undefined) ?? 'silent' });
   const counter = createStatementCounter();
   const tiers = await createTiers({ config, logger, observer: counter.observer });
   await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });

@@ -8,19 +8,14 @@
  * Usage: npm run bench:cdc [-- --duration 10 --rate 1000]
  * Writes bench/results/cdc.json and prints a Markdown table.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { loadConfig } from '../lib/config.ts';
-import { createLogger } from '../lib/logger.ts';
-import { migrate } from '../migrations/migrate.ts';
-import { createTiers } from '../stores/tiers.ts';
-import { installCapture } from '../sync-worker/capture.ts';
 import type { Change } from '../sync-worker/change.ts';
 import { createSyncWorker } from '../sync-worker/worker.ts';
+import { openBenchTiers } from './real-tiers.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, fallback: number) => {
@@ -29,29 +24,7 @@ const arg = (name: string, fallback: number) => {
 };
 const durationS = arg('duration', 10);
 const fixedRate = arg('rate', 1000);
-const adminUrl = 'postgresql://postgres@127.0.0.1:5432/postgres';
-const db = `ys_bench_cdc_${process.pid}`;
-const tag = `ys-bench-cdc-${randomBytes(3).toString('hex')}`;
-const chdbDir = mkdtempSync(path.join(os.tmpdir(), 'ys-bench-chdb-'));
-
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${db}`);
-const config = loadConfig({
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${db}`,
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  REDIS_KEY_PREFIX: `${tag}:`,
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  KAFKA_CLIENT_ID: tag,
-  KAFKA_TOPIC_PREFIX: `${tag}.`,
-  DATA_DIR: chdbDir,
-  LOG_LEVEL: 'error',
-  PG_POOL_MAX: '16',
-});
-const logger = createLogger({ level: 'error' });
-const tiers = await createTiers({ config, logger });
-await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
-await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
+const { config, tiers, logger, close } = await openBenchTiers({ name: 'cdc', env: { PG_POOL_MAX: '16' } });
 await tiers.postgres.query(`INSERT INTO assets (id, symbol, name, chain) VALUES ('ETH', 'ETH', 'Ether', 'ethereum')`);
 const [{ id: userId }] = (await tiers.postgres.query<{ id: string }>(`INSERT INTO users (handle, display_name) VALUES ('bench', 'Bench') RETURNING id::text AS id`)) as [{ id: string }];
 // A separate pool for the writers, as another program writing to Postgres would be.
@@ -148,10 +121,7 @@ try {
   }
 } finally {
   await writers.end();
-  await tiers.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-  rmSync(chdbDir, { recursive: true, force: true });
+  await close();
 }
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };

@@ -8,20 +8,15 @@
  * Usage: npm run bench:fanout [-- --events 20]. Writes bench/results/fanout.json.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { seedDemoData } from '../demo/seed.ts';
 import { createGateway } from '../gateway/app.ts';
-import { loadConfig } from '../lib/config.ts';
-import { createLogger } from '../lib/logger.ts';
-import { migrate } from '../migrations/migrate.ts';
-import { createTiers } from '../stores/tiers.ts';
-import { installCapture } from '../sync-worker/capture.ts';
 import { createSyncWorker } from '../sync-worker/worker.ts';
+import { openBenchTiers } from './real-tiers.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, fallback: number) => {
@@ -30,28 +25,7 @@ const arg = (name: string, fallback: number) => {
 };
 const events = arg('events', 20);
 const now = () => performance.timeOrigin + performance.now();
-const db = `ys_bench_fanout_${process.pid}`;
-const tag = `ys-bench-fanout-${randomBytes(3).toString('hex')}`;
-const chdbDir = mkdtempSync(path.join(os.tmpdir(), 'ys-bench-chdb-'));
-const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${db}`);
-const config = loadConfig({
-  PORT: '0',
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${db}`,
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  REDIS_KEY_PREFIX: `${tag}:`,
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  KAFKA_CLIENT_ID: tag,
-  KAFKA_TOPIC_PREFIX: `${tag}.`,
-  DATA_DIR: chdbDir,
-  LOG_LEVEL: 'error',
-  SUBSCRIPTION_QUEUE_SIZE: '1024',
-});
-const logger = createLogger({ level: 'error' });
-const tiers = await createTiers({ config, logger });
-await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
-await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
+const { config, tiers, logger, close } = await openBenchTiers({ name: 'fanout', env: { SUBSCRIPTION_QUEUE_SIZE: '1024' } });
 await seedDemoData({ tiers, logger });
 const worker = createSyncWorker({ tiers, config, logger });
 await worker.start();
@@ -156,10 +130,7 @@ process.stderr.write(`fan-out: tick rate done\n`);
 await writer.end();
 await gateway.stop();
 await worker.stop();
-await tiers.close();
-await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-await admin.end();
-rmSync(chdbDir, { recursive: true, force: true });
+await close();
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
 mkdirSync(path.join(here, 'results'), { recursive: true });

@@ -1,0 +1,53 @@
+/**
+ * Real tiers for a benchmark: a fresh Postgres database on the local server, its own Redis
+ * key prefix and Kafka topic prefix, chDB in a temporary directory; migrated, capture
+ * installed. `close()` drops all of it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { migrate } from '../migrations/migrate.ts';
+import { createTiers, type Tiers } from '../stores/tiers.ts';
+import { installCapture } from '../sync-worker/capture.ts';
+
+const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export async function openBenchTiers(options: { name: string; env?: Record<string, string> }): Promise<{ config: Config; tiers: Tiers; logger: Logger; close(): Promise<void> }> {
+  const db = `ys_bench_${options.name}_${process.pid}`;
+  const tag = `ys-bench-${options.name}-${randomBytes(3).toString('hex')}`;
+  const chdbDir = mkdtempSync(path.join(os.tmpdir(), 'ys-bench-chdb-'));
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  const config = loadConfig({
+    PORT: '0',
+    DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${db}`,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `${tag}:`,
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    KAFKA_CLIENT_ID: tag,
+    KAFKA_TOPIC_PREFIX: `${tag}.`,
+    DATA_DIR: chdbDir,
+    LOG_LEVEL: 'error',
+    ...options.env,
+  });
+  const logger = createLogger({ level: 'error' });
+  const tiers = await createTiers({ config, logger });
+  await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
+  await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
+  return {
+    config,
+    tiers,
+    logger,
+    async close() {
+      await tiers.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.end();
+      rmSync(chdbDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -69,7 +69,9 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
       const asset = graphiql.asset(url.pathname.slice(ASSET_PREFIX.length + 1));
       if (asset) return send(res, 200, asset.type, asset.body, { 'cache-control': 'public, max-age=86400' });
     }
-    if (url.pathname === '/health') return send(res, 200, 'application/json', JSON.stringify({ status: 'ok', tiers: tiers.describe() }));
+    if (url.pathname === '/health') {
+      return send(res, 200, 'application/json', JSON.stringify({ status: 'ok', tiers: tiers.describe(), subscriptions: hub.size }));
+    }
     send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
   }
 

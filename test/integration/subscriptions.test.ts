@@ -51,8 +51,20 @@ async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Pr
   }
 }
 
-/** Waits until the gateway has registered `n` more subscriptions than before (the hub's count is not exposed: poll a no-op update). */
+/** A short pause, to observe that nothing more arrives. */
 const settle = () => new Promise((r) => setTimeout(r, 300));
+
+/** Waits until the gateway at `url` has exactly `n` subscriptions open (its /health counts them). */
+async function subscribed(n: number, url = stack.url): Promise<void> {
+  const health = new URL('/health', url).href;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const body = (await (await fetch(health)).json()) as { subscriptions: number };
+    if (body.subscriptions === n) return;
+    if (Date.now() > deadline) throw new Error(`expected ${n} open subscriptions, the gateway has ${body.subscriptions}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const PORTFOLIO_SUB = `subscription($u: ID!, $after: String) { portfolioUpdated(userId: $u, after: $after) { position sequence operation holdingId holding { quantity asset { symbol latestPrice } } portfolio { totalValueUsd holdings { id } } } }`;
 
@@ -60,7 +72,7 @@ describe('portfolioUpdated', () => {
   it('delivers a plain-SQL update of portfolio_holdings with nested fields resolved', async () => {
     const sub = collect(client(), PORTFOLIO_SUB, { u: userId });
     const other = collect(client(), PORTFOLIO_SUB, { u: otherUserId });
-    await settle();
+    await subscribed(2);
     const [h] = await stack.tiers.postgres.query<{ id: string; asset_id: string }>(`SELECT id::text AS id, asset_id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`, [userId]);
     await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '777.25' WHERE id = $1`, [h!.id]);
     await until('the update event', () => sub.events.length > 0);
@@ -85,7 +97,8 @@ describe('portfolioUpdated', () => {
     try {
       const a = collect(client(), PORTFOLIO_SUB, { u: userId });
       const b = collect(client(url), PORTFOLIO_SUB, { u: userId });
-      await settle();
+      await subscribed(1);
+      await subscribed(1, url);
       const [h] = await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, [userId]);
       await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = quantity + 1 WHERE id = $1`, [h!.id]);
       await until('both clients', () => a.events.length > 0 && b.events.length > 0).catch((e) => {
@@ -114,7 +127,7 @@ describe('resume', () => {
     const holdings = await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id`, [userId]);
     const c1 = client();
     const first = collect(c1, PORTFOLIO_SUB, { u: userId });
-    await settle();
+    await subscribed(1);
     await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '1000' WHERE id = $1`, [holdings[0]!.id]);
     await until('the first event', () => first.events.length === 1);
     const seen = (first.events[0] as any).portfolioUpdated;
@@ -161,7 +174,7 @@ describe('resume', () => {
 describe('transactionRecorded', () => {
   it('delivers a transaction recorded through the gateway', async () => {
     const sub = collect(client(), `subscription($u: ID!) { transactionRecorded(userId: $u) { position operation transaction { id amount asset { symbol } } } }`, { u: userId });
-    await settle();
+    await subscribed(1);
     const res = await stack.gql(`mutation($u: ID!) { recordTransaction(input: { userId: $u, assetId: "DAI", type: DEPOSIT, amount: "12.5" }) { id } }`, { u: userId });
     const id = res.data!.recordTransaction.id;
     await until('the transaction event', () => sub.events.length > 0);
@@ -179,11 +192,11 @@ describe('priceUpdated', () => {
     slow.send(JSON.stringify({ type: 'connection_init' }));
     await new Promise((r) => slow.once('message', r));
     slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
-    await settle();
+    await subscribed(1);
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
 
     const fast = collect(client(), query, {});
-    await settle();
+    await subscribed(2);
     const prices = Array.from({ length: 40 }, (_, i) => `${(7 + i / 100).toFixed(2)}`);
     for (const price of prices) {
       const r = await stack.gql(`mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "UNI", price: $p }]) { accepted } }`, { p: price });

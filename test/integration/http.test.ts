@@ -142,3 +142,14 @@ describe('oversized bodies', () => {
     expect(await next.json()).toEqual({ data: { __typename: 'Query' } });
   });
 });
+
+describe('introspection', () => {
+  it("answers GraphiQL's introspection query despite the depth limit", async () => {
+    const { getIntrospectionQuery } = await import('graphql');
+    const res = await stack.gql(getIntrospectionQuery());
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.__schema.queryType.name).toBe('Query');
+    const abusive = `{ __schema { types { ${'fields { type { '.repeat(10)} name ${'} } '.repeat(10)} } } }`;
+    expect((await stack.gql(abusive)).errors![0]!.extensions!['code']).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});

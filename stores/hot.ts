@@ -32,14 +32,11 @@ export interface HotStore {
   /** Writes many keys in one round trip. */
   mset(entries: readonly HotEntry[]): Promise<void>;
   del(keys: readonly string[]): Promise<number>;
-  hset(key: string, fields: Readonly<Record<string, string>>): Promise<void>;
-  hdel(key: string, fields: readonly string[]): Promise<void>;
   hgetall(key: string): Promise<Record<string, string>>;
   /** Runs many writes in one round trip, in order (a pipeline): the sync worker's batch. */
   apply(ops: readonly HotOp[]): Promise<void>;
   /** Members of a sorted set, highest score first. */
   zrevrange(key: string, count: number): Promise<string[]>;
-  ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -79,14 +76,6 @@ export function createServerHotStore(options: { url: string; keyPrefix: string; 
       });
     },
     del: (keys) => (keys.length === 0 ? Promise.resolve(0) : run('DEL', () => redis.del(...keys))),
-    async hset(key, fields) {
-      if (Object.keys(fields).length === 0) return;
-      await run('HSET', () => redis.hset(key, fields));
-    },
-    async hdel(key, fields) {
-      if (fields.length === 0) return;
-      await run('HDEL', () => redis.hdel(key, ...fields));
-    },
     hgetall: (key) => run('HGETALL', () => redis.hgetall(key)),
     async apply(ops) {
       if (ops.length === 0) return;
@@ -107,13 +96,6 @@ export function createServerHotStore(options: { url: string; keyPrefix: string; 
       });
     },
     zrevrange: (key, count) => run('ZREVRANGE', () => redis.zrevrange(key, 0, count - 1)),
-    ping: async () => {
-      try {
-        return (await redis.ping()) === 'PONG';
-      } catch {
-        return false;
-      }
-    },
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },
@@ -179,16 +161,6 @@ export function createEmbeddedHotStore(options: { maxEntries?: number; observer:
       for (const key of keys) if (get(key) !== undefined && data.delete(key)) removed++;
       return removed;
     },
-    async hset(key, fields) {
-      observe('HSET');
-      const h = hash(key);
-      for (const [field, value] of Object.entries(fields)) h.set(field, value);
-    },
-    async hdel(key, fields) {
-      observe('HDEL');
-      const h = hash(key);
-      for (const field of fields) h.delete(field);
-    },
     async hgetall(key) {
       observe('HGETALL');
       const value = get(key);
@@ -217,7 +189,6 @@ export function createEmbeddedHotStore(options: { maxEntries?: number; observer:
       if (!(z instanceof Map)) return [];
       return [...(z as Map<string, number>)].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).slice(0, count).map(([m]) => m);
     },
-    ping: async () => true,
     close: async () => data.clear(),
   };
 }

@@ -4,8 +4,8 @@ import type { EventBus } from '../stores/bus.ts';
 import type { Postgres } from '../stores/postgres.ts';
 import { replicaSpecs } from './replicas.ts';
 
-export interface TableCdcStats {
-  readonly table: string;
+/** The counters reported per table and, summed, for all tables. */
+export interface CdcCounts {
   readonly pending: number;
   readonly processed: number;
   /** Pending changes that failed at least once and are waiting to retry. */
@@ -15,17 +15,15 @@ export interface TableCdcStats {
   readonly oldestPendingAgeMs: number;
   /** Changes processed per second over the last minute. */
   readonly changesPerSecond: number;
+}
+
+export interface TableCdcStats extends CdcCounts {
+  readonly table: string;
   readonly lastProcessedAt: Date | null;
 }
 
-export interface CdcStats {
+export interface CdcStats extends CdcCounts {
   readonly tables: TableCdcStats[];
-  readonly pending: number;
-  readonly processed: number;
-  readonly failed: number;
-  readonly deadLettered: number;
-  readonly oldestPendingAgeMs: number;
-  readonly changesPerSecond: number;
   readonly kafkaConnected: boolean;
   /** Which implementation the event tier runs (`server` is Kafka). */
   readonly bus: 'server' | 'embedded';

@@ -39,7 +39,7 @@ export interface Stack {
 }
 
 /** Creates a fresh database on the real server; returns its URL and a function dropping it. */
-async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `ys_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: services.postgresAdminUrl });
   await admin.connect();
@@ -109,7 +109,7 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
 }
 
 /** Removes this stack's keys from the shared Redis. */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url);
   try {
     let cursor = '0';

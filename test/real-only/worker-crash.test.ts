@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
@@ -19,23 +18,20 @@ import { createKafkaBus } from '../../stores/kafka-bus.ts';
 import { createServerPostgres, type Postgres } from '../../stores/postgres.ts';
 import { installCapture } from '../../sync-worker/capture.ts';
 import { services } from '../services.ts';
+import { createDatabase, deleteKeys } from '../stack.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const node = process.execPath;
-const db = `ys_test_crash_${randomBytes(4).toString('hex')}`;
 const chdbDir = mkdtempSync(path.join(os.tmpdir(), 'ys-crash-chdb-'));
 const prefix = `ys-crash-${randomBytes(4).toString('hex')}`;
 let postgres: Postgres;
+let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
 let env: Record<string, string>;
 let userId: string;
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: services.postgresAdminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
-  const url = new URL(services.postgresAdminUrl);
-  url.pathname = `/${db}`;
+  database = await createDatabase();
+  const url = new URL(database.url);
   env = {
     ...(process.env as Record<string, string>),
     DATABASE_URL: url.href,
@@ -60,14 +56,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await postgres?.close();
-  const admin = new pg.Client({ connectionString: services.postgresAdminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin.end();
-  const redis = new Redis(services.redisUrl);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await database?.drop();
+  await deleteKeys(services.redisUrl, `${prefix}:`);
   rmSync(chdbDir, { recursive: true, force: true });
 });
 

@@ -19,6 +19,14 @@ import { services } from './services.ts';
 
 export type Profile = 'embedded' | 'real';
 
+/**
+ * chDB keeps one data directory per process, so every stack a test file starts shares its
+ * ClickHouse tables. Seeding them all as of one instant makes the second seed's ticks exact
+ * copies of the first's; seeding each as of its own start time would interleave two random
+ * walks once a 5-minute tick boundary passes between them, and change24h would differ.
+ */
+const SEED_NOW = new Date();
+
 export const profile: Profile = process.env['TIER_PROFILE'] === 'real' ? 'real' : 'embedded';
 
 export interface GraphQLResult<T = Record<string, any>> {
@@ -80,7 +88,7 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
   const tiers = await createTiers({ config, logger, observer: counter.observer });
   await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
   await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
-  if (options.seed ?? true) await seedDemoData({ tiers, logger });
+  if (options.seed ?? true) await seedDemoData({ tiers, logger, now: SEED_NOW });
   // The demo data's own changes are in the change log too; the seed already copied them.
   await tiers.postgres.query('UPDATE cdc.change_log SET processed = true, processed_at = now() WHERE NOT processed');
   const worker = options.worker ? createSyncWorker({ tiers, config, logger }) : undefined;

@@ -9,6 +9,7 @@ import {
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../lib/logger.ts';
 import type { Context } from '../resolvers/index.ts';
+import { cachePlugin } from './cache/plugin.ts';
 import { createJitGateway } from './jit-executor.ts';
 import { depthLimitRule } from './plugins/depth-limit.ts';
 import { createFormatError } from './plugins/errors.ts';
@@ -20,9 +21,10 @@ export function createApollo(options: { schema: GraphQLSchema; logger: Logger; m
     validationRules: [depthLimitRule(options.maxDepth)],
     includeStacktraceInErrorResponses: false,
     plugins: [
+      cachePlugin(),
       // Our GraphiQL is served from node_modules (gateway/graphiql.ts).
       ApolloServerPluginLandingPageDisabled(),
-      // Per-field cache hints wrap every resolver; the response cache reads policy from the SDL instead.
+      // Apollo's hints wrap every resolver; our response cache reads the same hints from the SDL once (cache/policy.ts).
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),

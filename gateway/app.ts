@@ -1,8 +1,12 @@
 /**
  * The gateway app: one HTTP server serving GraphQL (Apollo, through its
- * executeHTTPGraphQLRequest integration API), subscriptions over graphql-ws on the same path,
- * GraphiQL and health. Built by
- * `createGateway(config)` and run with `{ start, stop }`.
+ * executeHTTPGraphQLRequest integration API) behind the response cache, subscriptions over
+ * graphql-ws on the same path, GraphiQL and health. Built by `createGateway(config)` and run
+ * with `{ start, stop }`.
+ *
+ * Every change event the gateway receives (it consumes them all, for subscriptions) evicts the
+ * cached responses that read what changed; then its sequence counts as applied for requests
+ * waiting on a consistency token.
  */
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { makeExecutableSchema } from '@graphql-tools/schema';
@@ -11,10 +15,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
+import { tagsOfChange, tagsOfPrice } from '../domain/cache-tags.ts';
 import { createLoaders, resolvers, type Context } from '../resolvers/index.ts';
 import { loadTypeDefs } from '../schema/index.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { createApollo } from './apollo.ts';
+import { createConsistencyGate } from './cache/consistency.ts';
+import { createPolicyReader } from './cache/policy.ts';
+import { createResponseCache, type CachePlan, type ExecutionResult, type RequestTracker } from './cache/response-cache.ts';
 import { loadGraphiql } from './graphiql.ts';
 import { createFormatError } from './plugins/errors.ts';
 import { createEventHub } from './subscriptions/hub.ts';
@@ -34,7 +42,22 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
   const logger = options.logger.child('gateway');
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
   const apollo = createApollo({ schema, logger, maxDepth: config.gateway.maxDepth, executor: config.gateway.executor });
-  const hub = createEventHub({ bus: tiers.bus, logger });
+  const cache = createResponseCache({
+    store: tiers.cache,
+    policies: createPolicyReader(schema),
+    enabled: config.cache.enabled,
+    maxEntryBytes: config.cache.maxEntryBytes,
+    logger,
+  });
+  const gate = createConsistencyGate({ postgres: tiers.postgres });
+  const hub = createEventHub({
+    bus: tiers.bus,
+    logger,
+    onEvent: ({ topic, event }) => {
+      if (topic === 'market') void cache.evict(tagsOfPrice(event), 'event');
+      else void cache.evict(tagsOfChange(event), 'event').then(() => gate.observe(event.sequence));
+    },
+  });
   const graphiql = config.gateway.graphiql ? loadGraphiql({ endpointPath: config.gateway.graphqlPath, assetPrefix: ASSET_PREFIX }) : undefined;
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error) => {
@@ -43,15 +66,16 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     });
   });
   server.keepAliveTimeout = 65_000;
-  const subscriptions = attachSubscriptions({ server, schema, hub, tiers, config, logger, formatError: createFormatError(logger) });
+  const subscriptions = attachSubscriptions({ server, schema, hub, tiers, config, logger, cache: cache.tracker, formatError: createFormatError(logger) });
 
-  const context = (requestId: string, adminToken: string | undefined): Context => ({
+  const context = (requestId: string, adminToken: string | undefined, tracker: RequestTracker): Context => ({
     requestId,
     admin: config.adminToken !== undefined && adminToken !== undefined && safeEqual(adminToken, config.adminToken),
     config,
     tiers,
     logger,
-    loaders: createLoaders({ tiers, batching: config.gateway.batching }),
+    cache: tracker,
+    loaders: createLoaders({ tiers, batching: config.gateway.batching, tag: tracker.tag }),
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -91,19 +115,48 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
         return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
       }
     }
-    const response = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => context(requestId, typeof req.headers['x-admin-token'] === 'string' ? req.headers['x-admin-token'] : undefined),
-    });
-    const out: Record<string, string> = {};
-    for (const [key, value] of response.headers) out[key] = value;
-    res.writeHead(response.status ?? 200, out);
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-    } else {
-      for await (const chunk of response.body.asyncIterator) res.write(chunk);
-      res.end();
+    const token = header(req, 'x-consistency-token');
+    if (token !== undefined && !/^\d{1,19}$/.test(token)) {
+      return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'x-consistency-token must be the token of a mutation response (extensions.consistency.token)', extensions: { code: 'INVALID_ARGUMENT', field: 'x-consistency-token' } }] }));
     }
+    const consistency = token === undefined ? undefined : { token, ...(await gate.waitFor(token, config.cache.consistencyWaitMs)) };
+    const request = req.method === 'POST' && (req.headers['content-type'] ?? '').startsWith('application/json') ? cacheableBody(body) : undefined;
+    const plan =
+      request &&
+      cache.plan({
+        ...request,
+        // No sign-in exists yet: the Authorization header stands for the viewer, so PRIVATE
+        // responses are never shared between two credentials.
+        viewer: header(req, 'authorization') ?? '',
+        bypass: /no-cache|no-store/.test(header(req, 'cache-control') ?? '') || header(req, 'pragma') === 'no-cache',
+        fresh: consistency !== undefined,
+      });
+    if (plan?.read) {
+      const hit = await cache.lookup(plan);
+      if (hit) {
+        return send(res, 200, 'application/json; charset=utf-8', hit.body, { 'x-cache': 'HIT', 'x-cache-policy': policyHeader(plan), age: String(Math.floor((Date.now() - hit.storedAt) / 1000)) });
+      }
+    }
+    const execute = async (tracker: RequestTracker): Promise<ExecutionResult> => {
+      tracker.consistency = consistency;
+      const response = await server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+        context: async () => context(requestId, header(req, 'x-admin-token'), tracker),
+      });
+      const out: Record<string, string> = {};
+      for (const [key, value] of response.headers) out[key] = value;
+      let text: string;
+      if (response.body.kind === 'complete') text = response.body.string;
+      else {
+        // Incremental delivery is not enabled; should a response stream anyway, it is sent whole.
+        text = '';
+        for await (const chunk of response.body.asyncIterator) text += chunk;
+      }
+      return { status: response.status ?? 200, headers: out, body: text };
+    };
+    const result = plan ? await cache.fill(plan, execute) : await execute(cache.tracker());
+    res.writeHead(result.status, plan ? { ...result.headers, 'x-cache': plan.read ? 'MISS' : 'BYPASS', 'x-cache-policy': policyHeader(plan) } : result.headers);
+    res.end(result.body);
   }
 
   let stopping: Promise<void> | undefined;
@@ -111,6 +164,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     async start() {
       await apollo.start();
       await hub.start();
+      cache.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => resolve());
@@ -135,6 +189,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     server.closeIdleConnections();
     await closed;
     await hub.stop();
+    cache.stop();
     await apollo.stop();
   }
 }
@@ -142,6 +197,28 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
 function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);
+}
+
+/** The policy the schema gave the response, for debugging: `max-age=60, private`. */
+function policyHeader(plan: CachePlan): string {
+  return `max-age=${Math.floor(plan.maxAgeMs / 1000)}, ${plan.scope.toLowerCase()}`;
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The parts of a single-operation JSON body the cache keys on; undefined for anything else (batches, no query text). */
+function cacheableBody(body: unknown): { query: string; operationName?: string | null; variables?: Record<string, unknown> | null; extensions?: Record<string, unknown> | null } | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b['query'] !== 'string') return undefined;
+  const isObject = (v: unknown): v is Record<string, unknown> | null | undefined => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v));
+  const { query, operationName, variables, extensions } = b;
+  // Anything malformed goes to Apollo, which explains the error; it must never match a cached entry.
+  if (!isObject(variables) || !isObject(extensions) || (operationName != null && typeof operationName !== 'string')) return undefined;
+  return { query, operationName, variables, extensions };
 }
 
 /** Reads the body as UTF-8; undefined when it exceeds MAX_BODY_BYTES. */

@@ -43,7 +43,12 @@ export interface Config {
   readonly dataDir: string;
   readonly postgres: { readonly url: string | undefined; readonly poolMax: number };
   readonly clickhouse: { readonly url: string | undefined; readonly database: string };
-  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly redis: {
+    readonly url: string | undefined;
+    readonly keyPrefix: string;
+    /** A Redis command slower than this fails, and its reader falls back (uncached, ClickHouse). */
+    readonly timeoutMs: number;
+  };
   readonly vector: { readonly url: string | undefined; readonly collection: string; readonly dimensions: number };
   readonly kafka: { readonly brokers: readonly string[] | undefined; readonly clientId: string; readonly topicPrefix: string };
   readonly gateway: {
@@ -60,6 +65,14 @@ export interface Config {
     readonly maxDepth: number;
     /** Events queued per subscription before its overflow policy applies. */
     readonly subscriptionQueueSize: number;
+  };
+  readonly cache: {
+    /** The GraphQL response cache (Redis, or in process without REDIS_URL). */
+    readonly enabled: boolean;
+    /** Longest wait for a consistency token's change to reach every tier before answering with `mayBeStale`. */
+    readonly consistencyWaitMs: number;
+    /** Responses larger than this are not cached. */
+    readonly maxEntryBytes: number;
   };
   /** Load deterministic demo data into empty tiers at start. */
   readonly demoData: boolean;
@@ -101,7 +114,11 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
     dataDir: read.string('DATA_DIR', path.resolve('.data')),
     postgres: { url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']), poolMax: read.int('PG_POOL_MAX', 10, { min: 1, max: 500 }) },
     clickhouse: { url: read.url('CLICKHOUSE_URL', ['http:', 'https:']), database: read.identifier('CLICKHOUSE_DATABASE', 'default') },
-    redis: { url: read.url('REDIS_URL', ['redis:', 'rediss:']), keyPrefix: read.string('REDIS_KEY_PREFIX', 'ys:') },
+    redis: {
+      url: read.url('REDIS_URL', ['redis:', 'rediss:']),
+      keyPrefix: read.string('REDIS_KEY_PREFIX', 'ys:'),
+      timeoutMs: read.int('REDIS_TIMEOUT_MS', 100, { min: 1, max: 60_000 }),
+    },
     vector: {
       url: read.url('QDRANT_URL', ['http:', 'https:']),
       collection: read.identifier('QDRANT_COLLECTION', 'assets'),
@@ -120,6 +137,11 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
       maxPageSize: read.int('MAX_PAGE_SIZE', 100, { min: 1, max: 10_000 }),
       maxDepth: read.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
       subscriptionQueueSize: read.int('SUBSCRIPTION_QUEUE_SIZE', 256, { min: 1, max: 100_000 }),
+    },
+    cache: {
+      enabled: read.bool('CACHE_ENABLED', true),
+      consistencyWaitMs: read.int('CONSISTENCY_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
+      maxEntryBytes: read.int('CACHE_MAX_ENTRY_BYTES', 1024 * 1024, { min: 1_024, max: 64 * 1024 * 1024 }),
     },
     demoData: read.bool('DEMO_DATA', true),
     cdc: {

@@ -3,6 +3,7 @@ import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import type { ChangeEvent, Delivered, PriceEvent } from '../domain/events.ts';
+import type { CacheStats } from '../schema/generated/resolvers-types.ts';
 import type { Loaders } from './loaders.ts';
 
 /** Live event streams for subscriptions (implemented by the gateway's event hub). */
@@ -13,12 +14,25 @@ export interface EventStreams {
   prices(assetIds: readonly string[]): AsyncIterableIterator<Delivered<PriceEvent>>;
 }
 
+/** The response cache as resolvers see it (implemented by the gateway, per request). */
+export interface CacheHandle {
+  /** Records that the response read this entity (see domain/cache-tags.ts): its change evicts the response. */
+  tag(tag: string): void;
+  /** Evicts every cached response that read any of these entities; writes await it before returning. */
+  invalidate(tags: readonly string[]): Promise<void>;
+  /** Records the change sequence a write produced: the response's consistency token. */
+  wrote(sequence: string): void;
+  /** Statistics of the whole cache (Query.cacheStats). */
+  stats(): Promise<CacheStats>;
+}
+
 export interface Context {
   readonly requestId: string;
   readonly config: Config;
   readonly tiers: Tiers;
   /** Per request; for a subscription, renewed before each event so no data is served stale. */
   readonly loaders: Loaders;
+  readonly cache: CacheHandle;
   /** Present on WebSocket connections. */
   readonly events?: EventStreams;
   readonly logger: Logger;

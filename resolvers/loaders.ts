@@ -1,18 +1,48 @@
-/** All request-scoped loaders, built once per request by the gateway's context factory. */
+/**
+ * All request-scoped loaders, built once per request by the gateway's context factory. Every
+ * load records the entity it reads as a cache tag (domain/cache-tags.ts), so the response
+ * cache knows which changes evict the response. Tagging wraps `load` rather than the batch
+ * functions: a value primed by another loader (a portfolio primes its assets) is still read.
+ */
+import type DataLoader from 'dataloader';
+import { cacheTags } from '../domain/cache-tags.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { createClickhouseLoaders } from './clickhouse/loaders.ts';
 import { createPostgresLoaders } from './postgres/loaders.ts';
 import { createRedisLoaders } from './redis/loaders.ts';
 import { createVectorLoaders } from './vector/loaders.ts';
 
-export function createLoaders(options: { tiers: Tiers; batching: boolean }) {
-  const { tiers, batching: batch } = options;
-  return {
-    ...createPostgresLoaders({ postgres: tiers.postgres, batch }),
-    ...createClickhouseLoaders({ clickhouse: tiers.clickhouse, batch }),
-    ...createRedisLoaders({ hot: tiers.hot, clickhouse: tiers.clickhouse, batch }),
-    ...createVectorLoaders({ vector: tiers.vector, batch }),
+/** Makes `loader.load` (and so `loadMany`, which calls it) record `tagOf(key)`. */
+function tagged<K, V, C>(loader: DataLoader<K, V, C>, tag: (t: string) => void, tagOf: (key: K) => string): DataLoader<K, V, C> {
+  const load = loader.load.bind(loader);
+  loader.load = (key: K) => {
+    tag(tagOf(key));
+    return load(key);
   };
+  return loader;
+}
+
+export function createLoaders(options: { tiers: Tiers; batching: boolean; tag?: (t: string) => void }) {
+  const { tiers, batching: batch } = options;
+  const pg = createPostgresLoaders({ postgres: tiers.postgres, batch });
+  const ch = createClickhouseLoaders({ clickhouse: tiers.clickhouse, batch });
+  const redis = createRedisLoaders({ hot: tiers.hot, clickhouse: tiers.clickhouse, batch });
+  const vector = createVectorLoaders({ vector: tiers.vector, batch });
+  const tag = options.tag;
+  if (tag) {
+    tagged(pg.users, tag, cacheTags.user);
+    tagged(pg.usersByHandle, tag, cacheTags.userHandle);
+    tagged(pg.assets, tag, cacheTags.asset);
+    tagged(pg.protocols, tag, cacheTags.protocol);
+    tagged(pg.holdingsByUser, tag, cacheTags.holdings);
+    tagged(pg.transactionPages, tag, (k) => cacheTags.transactions(k.userId));
+    tagged(ch.candles, tag, (k) => cacheTags.price(k.assetId));
+    tagged(ch.protocolVolume, tag, cacheTags.volume);
+    tagged(ch.protocolTvl, tag, cacheTags.protocol);
+    tagged(redis.priceStats, tag, cacheTags.price);
+    // Similar assets depend on every embedding; no event changes them, so their max-age bounds them.
+  }
+  return { ...pg, ...ch, ...redis, ...vector };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -4,8 +4,8 @@
  * in-process LRU with TTL when no REDIS_URL is configured. Keys are namespaced by
  * `keyPrefix` in both so several deployments (or test suites) can share one Redis.
  */
-import { Redis } from 'ioredis';
 import { tierUnavailable } from '../lib/errors.ts';
+import { closeRedis, connectRedis, type RedisOptions } from './redis.ts';
 import type { StatementObserver } from './observer.ts';
 
 export interface HotEntry {
@@ -40,17 +40,9 @@ export interface HotStore {
   close(): Promise<void>;
 }
 
-/** ioredis on a Redis server. */
-export function createServerHotStore(options: { url: string; keyPrefix: string; observer: StatementObserver }): HotStore {
-  const redis = new Redis(options.url, {
-    keyPrefix: options.keyPrefix,
-    // Fail fast instead of queueing forever when Redis is down: callers degrade (issue 5).
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    lazyConnect: false,
-  });
-  // ioredis reconnects by itself; an 'error' without a listener would crash the process.
-  redis.on('error', () => {});
+/** ioredis on a Redis server (see stores/redis.ts for its failure behaviour). */
+export async function createServerHotStore(options: RedisOptions & { observer: StatementObserver }): Promise<HotStore> {
+  const redis = await connectRedis(options);
   const run = async <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
     options.observer('redis', statement);
     try {
@@ -96,9 +88,7 @@ export function createServerHotStore(options: { url: string; keyPrefix: string; 
       });
     },
     zrevrange: (key, count) => run('ZREVRANGE', () => redis.zrevrange(key, 0, count - 1)),
-    close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close: () => closeRedis(redis),
   };
 }
 

@@ -1,6 +1,6 @@
 /** Statement instrumentation shared by every tier: counts what each tier was asked to do. */
 
-export type TierName = 'postgres' | 'clickhouse' | 'redis' | 'vector' | 'bus';
+export type TierName = 'postgres' | 'clickhouse' | 'redis' | 'vector' | 'bus' | 'cache';
 
 /** Called once per statement sent to a tier (one SQL statement, one Redis command, one search batch). */
 export type StatementObserver = (tier: TierName, statement: string) => void;

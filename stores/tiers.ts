@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createEmbeddedBus, type EventBus } from './bus.ts';
+import { createEmbeddedCacheStore, createServerCacheStore, type CacheStore } from './cache.ts';
 import { createEmbeddedClickhouse, createServerClickhouse, type Clickhouse } from './clickhouse.ts';
 import { createEmbeddedHotStore, createServerHotStore, type HotStore } from './hot.ts';
 import { createKafkaBus } from './kafka-bus.ts';
@@ -19,6 +20,8 @@ export interface Tiers {
   readonly postgres: Postgres;
   readonly clickhouse: Clickhouse;
   readonly hot: HotStore;
+  /** The response cache's storage (also Redis). */
+  readonly cache: CacheStore;
   readonly vector: VectorIndex;
   readonly bus: EventBus;
   /** Which implementation each tier runs, for logs and health. */
@@ -55,7 +58,10 @@ export async function createTiers(options: { config: Config; logger: Logger; obs
         : createEmbeddedClickhouse({ dataDir: embeddedDir(config, 'chdb'), observer }),
     );
     const hot = await open(
-      config.redis.url ? createServerHotStore({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, observer }) : createEmbeddedHotStore({ observer }),
+      config.redis.url ? createServerHotStore({ ...config.redis, url: config.redis.url, observer }) : createEmbeddedHotStore({ observer }),
+    );
+    const cache = await open(
+      config.redis.url ? createServerCacheStore({ ...config.redis, url: config.redis.url, observer }) : createEmbeddedCacheStore({ observer }),
     );
     const vector = await open(
       config.vector.url
@@ -71,12 +77,13 @@ export async function createTiers(options: { config: Config; logger: Logger; obs
       postgres,
       clickhouse,
       hot,
+      cache,
       vector,
       bus,
       describe: () => ({ postgres: postgres.kind, clickhouse: clickhouse.kind, redis: hot.kind, vector: vector.kind, kafka: bus.kind }),
       async close() {
         // Reverse order of opening: the bus first, the source of truth last.
-        for (const tier of [bus, vector, hot, clickhouse, postgres]) await tier.close().catch(() => {});
+        for (const tier of [bus, vector, cache, hot, clickhouse, postgres]) await tier.close().catch(() => {});
       },
     };
   } catch (error) {

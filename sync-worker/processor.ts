@@ -33,12 +33,11 @@ const isOutage = (error: unknown) => error instanceof AppError && error.code ===
 export function createChangeProcessor(options: { tiers: Tiers; config: Config; logger: Logger; onApplied?: (changes: readonly Change[]) => void }) {
   const { tiers, config, logger } = options;
   const topics = new Map(config.cdc.tables.map((t) => [t.table, t.topic]));
+  // The bus last: an event means ClickHouse and Redis already have the change, so a consumer
+  // (a subscription resolver, the cache evicting a response) never reads those tiers behind it.
   const applyAll = async (changes: readonly Change[]) => {
-    await Promise.all([
-      applyToClickhouse(tiers.clickhouse, changes),
-      applyToRedis(tiers.hot, changes),
-      applyToBus(tiers.bus, changes, (table) => topics.get(table)),
-    ]);
+    await Promise.all([applyToClickhouse(tiers.clickhouse, changes), applyToRedis(tiers.hot, changes)]);
+    await applyToBus(tiers.bus, changes, (table) => topics.get(table));
   };
 
   /** Claims, applies and marks one batch. */

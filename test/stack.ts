@@ -43,6 +43,8 @@ export interface Stack {
   readonly worker: SyncWorker | undefined;
   /** POSTs a GraphQL operation and returns the parsed body. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  /** POSTs a GraphQL request body and returns status, headers and the parsed body. */
+  post<T = Record<string, any>>(body: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: GraphQLResult<T> & { extensions?: Record<string, any> } }>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +107,10 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
       return (await res.json()) as GraphQLResult<any>;
     },
+    async post(body, headers = {}) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as GraphQLResult<any> };
+    },
     worker,
     async stop() {
       await worker?.stop();
@@ -114,6 +120,17 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
       if (config.redis.url) await deleteKeys(config.redis.url, config.redis.keyPrefix);
     },
   };
+}
+
+/** Polls `probe` every 25 ms until it returns something truthy; fails after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /** Removes this stack's keys from the shared Redis. */

@@ -13,6 +13,9 @@
  *
  * Delivery from the bus is at least once: a change whose sequence is not newer than the last
  * one seen for its row is a repeat and is dropped.
+ *
+ * Besides subscriptions, `onEvent` sees every new event of every topic: the response cache
+ * evicts by it.
  */
 import type { ChangeEvent, Delivered, PriceEvent } from '../../domain/events.ts';
 import { topics } from '../../domain/topics.ts';
@@ -21,7 +24,7 @@ import type { BusMessage, BusSubscription, EventBus, ReplayRange } from '../../s
 import { decodePosition, encodePosition, type Vector } from './position.ts';
 import { createEventQueue, type OverflowPolicy } from './queue.ts';
 
-export type HubTopic = 'portfolio' | 'transactions' | 'market';
+export type HubTopic = 'portfolio' | 'transactions' | 'protocols' | 'market';
 
 export type HubEvent<K extends HubTopic> = Delivered<K extends 'market' ? PriceEvent : ChangeEvent>;
 
@@ -43,7 +46,7 @@ export interface EventHub {
   readonly size: number;
 }
 
-const TOPIC_NAMES: Record<HubTopic, string> = { portfolio: topics.portfolio, transactions: topics.transactions, market: topics.market };
+const TOPIC_NAMES: Record<HubTopic, string> = { portfolio: topics.portfolio, transactions: topics.transactions, protocols: topics.protocols, market: topics.market };
 const BY_NAME = new Map(Object.entries(TOPIC_NAMES).map(([k, v]) => [v, k as HubTopic]));
 
 /** Rows whose last sequence is remembered for repeat detection. */
@@ -57,7 +60,9 @@ function keysOf(topic: HubTopic, event: ChangeEvent | PriceEvent): string[] {
   return [...new Set([change.before?.['user_id'], change.after?.['user_id']].filter((u): u is string => typeof u === 'string'))];
 }
 
-export function createEventHub(options: { bus: EventBus; logger: Logger }): EventHub {
+export type HubObserver = (event: { readonly topic: 'market'; readonly event: PriceEvent } | { readonly topic: Exclude<HubTopic, 'market'>; readonly event: ChangeEvent }) => void;
+
+export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent?: HubObserver }): EventHub {
   const logger = options.logger.child('events');
   const listeners = new Map<string, Set<(event: Delivered<unknown>) => void>>();
   const lastSeq = new Map<string, bigint>();
@@ -94,6 +99,7 @@ export function createEventHub(options: { bus: EventBus; logger: Logger }): Even
       vector.set(m.partition, BigInt(m.offset) + 1n);
       const event = parse(topic, m);
       if (!event || (topic !== 'market' && isRepeat(topic, event as ChangeEvent, lastSeq))) continue;
+      options.onEvent?.({ topic, event } as Parameters<HubObserver>[0]);
       // One delivered object for all its subscribers: they share the loaders of this event.
       let delivered: Delivered<unknown> | undefined;
       for (const key of keysOf(topic, event)) {

@@ -12,6 +12,7 @@ import type http from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../lib/config.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { CacheHandle } from '../../resolvers/context.ts';
 import { createLoaders, type Context, type EventStreams, type Loaders } from '../../resolvers/index.ts';
 import type { Tiers } from '../../stores/tiers.ts';
 import type { EventHub } from './hub.ts';
@@ -39,6 +40,8 @@ export function attachSubscriptions(options: {
   tiers: Tiers;
   config: Config;
   logger: Logger;
+  /** A cache handle per operation: a mutation sent over the socket evicts like one over HTTP. */
+  cache: () => CacheHandle;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }): { close(): Promise<void> } {
   const { hub, tiers, config, logger } = options;
@@ -71,6 +74,7 @@ export function attachSubscriptions(options: {
       logger,
       admin: false,
       events,
+      cache: options.cache(),
       get loaders() {
         return loaders;
       },

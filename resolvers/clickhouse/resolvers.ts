@@ -1,4 +1,5 @@
 /** Fields served by ClickHouse: candles, protocol analytics, and price ingest. */
+import { cacheTags } from '../../domain/cache-tags.ts';
 import { ingestTicks, parseTicks } from '../../domain/market.ts';
 import { sumDecimals } from '../../lib/decimal.ts';
 import { badInput } from '../../lib/errors.ts';
@@ -31,6 +32,8 @@ export const clickhouseResolvers: Resolvers = {
   Mutation: {
     async ingestPrices(_, { ticks }, ctx) {
       const stats = await ingestTicks(ctx.tiers, parseTicks(ticks));
+      // Every tier took the ticks before ingestTicks returned; the cache follows before we do.
+      await ctx.cache.invalidate([...stats.keys()].map(cacheTags.price));
       return { accepted: ticks.length, assetIds: [...stats.keys()] };
     },
   },

@@ -1,12 +1,18 @@
 /**
  * Writes to the source of truth. Input is validated completely before the first statement;
  * a foreign key that points nowhere becomes NOT_FOUND naming the argument, and nothing is written.
+ *
+ * After the commit, and before returning, a write evicts the cached responses that read what it
+ * changed (so the writer's next read sees its write) and reports the change sequence its
+ * transaction produced: the consistency token with which a later read waits for the other tiers.
  */
+import { cacheTags } from '../../domain/cache-tags.ts';
 import { loadPriceStats } from '../../domain/prices.ts';
 import { badInput } from '../../lib/errors.ts';
 import { formatDecimal, isDecimalString, multiplyDecimals, parseDecimal } from '../../lib/decimal.ts';
 import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { RecordTransactionInput, UpdateHoldingInput } from '../../schema/generated/resolvers-types.ts';
+import type { Queryable } from '../../stores/postgres.ts';
 import type { Context } from '../context.ts';
 import { columns, type HoldingRow, type TransactionRow } from '../rows.ts';
 
@@ -30,6 +36,21 @@ async function valueOf(ctx: Context, amount: bigint, assetId: string, field: str
   return value;
 }
 
+/**
+ * Runs one write in a transaction and reads the change sequence its capture trigger recorded
+ * (none when no captured column changed); then evicts `tags` and reports the sequence.
+ */
+async function write<T>(ctx: Context, tags: readonly string[], statement: (tx: Queryable) => Promise<T>): Promise<T> {
+  const { row, sequence } = await ctx.tiers.postgres.transaction(async (tx) => {
+    const row = await statement(tx);
+    const [log] = await tx.query<{ seq: string | null }>(`SELECT max(seq)::text AS seq FROM cdc.change_log WHERE transaction_id = txid_current()::text`);
+    return { row, sequence: log?.seq ?? null };
+  });
+  await ctx.cache.invalidate(tags);
+  if (sequence !== null) ctx.cache.wrote(sequence);
+  return row;
+}
+
 async function priceOf(ctx: Context, assetId: string): Promise<string> {
   const stats = await loadPriceStats({ hot: ctx.tiers.hot, clickhouse: ctx.tiers.clickhouse }, [assetId]);
   return stats.get(assetId)?.price ?? '0';
@@ -46,14 +67,17 @@ export async function recordTransaction(ctx: Context, input: RecordTransactionIn
   }
   const occurredAt = input.occurredAt ?? new Date();
   const valueUsd = await valueOf(ctx, amount, assetId, 'input.amount');
+  const tags = [cacheTags.transactions(userId), ...(protocolId ? [cacheTags.volume(protocolId)] : [])];
   try {
-    const [row] = await ctx.tiers.postgres.query<TransactionRow>(
-      `INSERT INTO transaction_history AS t (user_id, asset_id, protocol_id, type, amount, value_usd, tx_hash, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       RETURNING ${columns.transaction('t')}`,
-      [userId, assetId, protocolId, input.type, formatDecimal(amount), valueUsd, input.txHash ?? null, occurredAt],
-    );
-    return row!;
+    return await write(ctx, tags, async (tx) => {
+      const [row] = await tx.query<TransactionRow>(
+        `INSERT INTO transaction_history AS t (user_id, asset_id, protocol_id, type, amount, value_usd, tx_hash, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING ${columns.transaction('t')}`,
+        [userId, assetId, protocolId, input.type, formatDecimal(amount), valueUsd, input.txHash ?? null, occurredAt],
+      );
+      return row!;
+    });
   } catch (error) {
     throw foreignKeyError(error, { user_id: 'input.userId', asset_id: 'input.assetId', protocol_id: 'input.protocolId' });
   }
@@ -67,15 +91,17 @@ export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Pr
   if (quantity < 0n) throw badInput('INVALID_DECIMAL', 'input.quantity must not be negative', { field: 'input.quantity' });
   const valueUsd = await valueOf(ctx, quantity, assetId, 'input.quantity');
   try {
-    const [row] = await ctx.tiers.postgres.query<HoldingRow>(
-      `INSERT INTO portfolio_holdings AS h (user_id, asset_id, protocol_id, quantity, value_usd)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT ON CONSTRAINT portfolio_holdings_position
-       DO UPDATE SET quantity = EXCLUDED.quantity, value_usd = EXCLUDED.value_usd, updated_at = now()
-       RETURNING ${columns.holding('h')}`,
-      [userId, assetId, protocolId, formatDecimal(quantity), valueUsd],
-    );
-    return row!;
+    return await write(ctx, [cacheTags.holdings(userId)], async (tx) => {
+      const [row] = await tx.query<HoldingRow>(
+        `INSERT INTO portfolio_holdings AS h (user_id, asset_id, protocol_id, quantity, value_usd)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT ON CONSTRAINT portfolio_holdings_position
+         DO UPDATE SET quantity = EXCLUDED.quantity, value_usd = EXCLUDED.value_usd, updated_at = now()
+         RETURNING ${columns.holding('h')}`,
+        [userId, assetId, protocolId, formatDecimal(quantity), valueUsd],
+      );
+      return row!;
+    });
   } catch (error) {
     throw foreignKeyError(error, { user_id: 'input.userId', asset_id: 'input.assetId', protocol_id: 'input.protocolId' });
   }

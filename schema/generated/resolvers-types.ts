@@ -24,6 +24,7 @@ export type Scalars = {
   Decimal: { input: string; output: string; }
 };
 
+/** Asset metadata changes rarely and is not captured: five minutes. Prices are evicted by each new tick. */
 export type Asset = {
   __typename?: 'Asset';
   chain: Scalars['String']['output'];
@@ -40,8 +41,51 @@ export type Asset = {
 };
 
 
+/** Asset metadata changes rarely and is not captured: five minutes. Prices are evicted by each new tick. */
 export type AssetSimilarArgs = {
   k?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CacheControlScope =
+  | 'PRIVATE'
+  | 'PUBLIC';
+
+/** Evicted responses by reason (counts are Float: GraphQL's Int is 32-bit). */
+export type CacheEvictions = {
+  __typename?: 'CacheEvictions';
+  /** A change event from the sync worker or the market feed touched an entity the response read. */
+  event: Scalars['Float']['output'];
+  /** The response outlived its max-age. */
+  expired: Scalars['Float']['output'];
+  /** A mutation through this gateway did. */
+  mutation: Scalars['Float']['output'];
+};
+
+/**
+ * The response cache. Entries and sizes are the whole deployment's (in Redis); the counters are
+ * this gateway instance's since it started.
+ */
+export type CacheStats = {
+  __typename?: 'CacheStats';
+  /** False while Redis failed in the last second: requests are answered uncached. */
+  available: Scalars['Boolean']['output'];
+  averageEntryBytes: Scalars['Int']['output'];
+  /** Cacheable requests that asked not to use the cache (cache-control: no-cache, extensions.cache = false). */
+  bypassed: Scalars['Float']['output'];
+  /** Misses that joined an identical execution already running instead of running their own. */
+  coalesced: Scalars['Float']['output'];
+  entries: Scalars['Int']['output'];
+  /** Redis failures answered around (uncached). */
+  errors: Scalars['Float']['output'];
+  evictions: CacheEvictions;
+  /** hits / (hits + misses); 0 before the first lookup. */
+  hitRate: Scalars['Float']['output'];
+  hits: Scalars['Float']['output'];
+  misses: Scalars['Float']['output'];
+  /** Responses not stored because an entity they read changed while they were computed. */
+  raced: Scalars['Float']['output'];
+  stores: Scalars['Float']['output'];
+  totalBytes: Scalars['Float']['output'];
 };
 
 /** An OHLCV candle, aggregated by ClickHouse materialized views. */
@@ -135,6 +179,7 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/** A user's own data: cached per viewer, evicted by every change of a holding. */
 export type Portfolio = {
   __typename?: 'Portfolio';
   holdings: Array<Holding>;
@@ -204,6 +249,7 @@ export type ProtocolAnalytics = {
 export type Query = {
   __typename?: 'Query';
   asset?: Maybe<Asset>;
+  cacheStats: CacheStats;
   cdcStats: CdcStats;
   /** Candles for an asset, oldest first; defaults to the last 24 hours. */
   marketData: Array<Candle>;
@@ -529,6 +575,9 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   Asset: ResolverTypeWrapper<AssetRow>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CacheControlScope: CacheControlScope;
+  CacheEvictions: ResolverTypeWrapper<CacheEvictions>;
+  CacheStats: ResolverTypeWrapper<CacheStats>;
   Candle: ResolverTypeWrapper<Candle>;
   CdcStats: ResolverTypeWrapper<CdcStats>;
   ChangeOperation: ChangeOperation;
@@ -571,6 +620,8 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Asset: AssetRow;
   Boolean: Scalars['Boolean']['output'];
+  CacheEvictions: CacheEvictions;
+  CacheStats: CacheStats;
   Candle: Candle;
   CdcStats: CdcStats;
   DateTime: Scalars['DateTime']['output'];
@@ -606,6 +657,14 @@ export type ResolversParentTypes = {
   VolumePoint: VolumePoint;
 };
 
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type AssetResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Asset'] = ResolversParentTypes['Asset']> = {
   chain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   change24h?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
@@ -615,6 +674,28 @@ export type AssetResolvers<ContextType = Context, ParentType extends ResolversPa
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   similar?: Resolver<Array<ResolversTypes['SimilarAsset']>, ParentType, ContextType, RequireFields<AssetSimilarArgs, 'k'>>;
   symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CacheEvictionsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CacheEvictions'] = ResolversParentTypes['CacheEvictions']> = {
+  event?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  expired?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  mutation?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type CacheStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CacheStats'] = ResolversParentTypes['CacheStats']> = {
+  available?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  averageEntryBytes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  bypassed?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  coalesced?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  entries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  errors?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  evictions?: Resolver<ResolversTypes['CacheEvictions'], ParentType, ContextType>;
+  hitRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  hits?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  misses?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  raced?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  stores?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  totalBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type CandleResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Candle'] = ResolversParentTypes['Candle']> = {
@@ -715,6 +796,7 @@ export type ProtocolAnalyticsResolvers<ContextType = Context, ParentType extends
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   asset?: Resolver<Maybe<ResolversTypes['Asset']>, ParentType, ContextType, RequireFields<QueryAssetArgs, 'id'>>;
+  cacheStats?: Resolver<ResolversTypes['CacheStats'], ParentType, ContextType>;
   cdcStats?: Resolver<ResolversTypes['CdcStats'], ParentType, ContextType>;
   marketData?: Resolver<Array<ResolversTypes['Candle']>, ParentType, ContextType, RequireFields<QueryMarketDataArgs, 'assetId' | 'interval'>>;
   portfolio?: Resolver<Maybe<ResolversTypes['Portfolio']>, ParentType, ContextType, RequireFields<QueryPortfolioArgs, 'userId'>>;
@@ -815,6 +897,8 @@ export type VolumePointResolvers<ContextType = Context, ParentType extends Resol
 
 export type Resolvers<ContextType = Context> = {
   Asset?: AssetResolvers<ContextType>;
+  CacheEvictions?: CacheEvictionsResolvers<ContextType>;
+  CacheStats?: CacheStatsResolvers<ContextType>;
   Candle?: CandleResolvers<ContextType>;
   CdcStats?: CdcStatsResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -843,3 +927,6 @@ export type Resolvers<ContextType = Context> = {
   VolumePoint?: VolumePointResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = Context> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};

@@ -17,6 +17,9 @@ const PORTFOLIO = `query($u: ID!) {
   }
 }`;
 
+/** These tests count what the resolvers ask of each tier: the response cache must not answer for them. */
+const NO_CACHE = { 'cache-control': 'no-cache' };
+
 let batched: Stack;
 let whaleId: string;
 beforeAll(async () => {
@@ -28,7 +31,7 @@ afterAll(() => batched?.stop());
 describe('DataLoader batching', () => {
   it('answers a 50-holding portfolio with one statement per tier per level', async () => {
     batched.counter.reset();
-    const res = await batched.gql(PORTFOLIO, { u: whaleId });
+    const res = await batched.gql(PORTFOLIO, { u: whaleId }, NO_CACHE);
     expect(res.errors).toBeUndefined();
     expect(res.data!.portfolio.holdings).toHaveLength(50);
     // Level 1: holdings joined with user, assets and protocols (one statement). Level 3: the
@@ -45,22 +48,22 @@ describe('DataLoader batching', () => {
     const ids = (await batched.tiers.postgres.query<{ id: string }>('SELECT id FROM assets')).map((a) => `price:${a.id}`);
     await batched.tiers.hot.del(ids);
     batched.counter.reset();
-    const res = await batched.gql(PORTFOLIO, { u: whaleId });
+    const res = await batched.gql(PORTFOLIO, { u: whaleId }, NO_CACHE);
     expect(res.errors).toBeUndefined();
     expect(batched.counter.count('clickhouse')).toBeLessThanOrEqual(2);
     expect(res.data!.portfolio.holdings.every((h: any) => h.asset.latestPrice !== null)).toBe(true);
     // The fallback wrote the prices back: the next request is served from Redis alone.
     batched.counter.reset();
-    await batched.gql(PORTFOLIO, { u: whaleId });
+    await batched.gql(PORTFOLIO, { u: whaleId }, NO_CACHE);
     expect(batched.counter.count('clickhouse')).toBe(0);
   });
 
   it('costs one statement per holding when batching is switched off, with the same answer', async () => {
     const unbatched = await startStack({ overrides: { gateway: { batching: false } } });
     try {
-      const expected = await batched.gql(PORTFOLIO, { u: whaleId });
+      const expected = await batched.gql(PORTFOLIO, { u: whaleId }, NO_CACHE);
       unbatched.counter.reset();
-      const res = await unbatched.gql(PORTFOLIO, { u: whaleId });
+      const res = await unbatched.gql(PORTFOLIO, { u: whaleId }, NO_CACHE);
       expect(res.data).toEqual(expected.data);
       expect(unbatched.counter.count('postgres')).toBeGreaterThanOrEqual(50);
       expect(unbatched.counter.count('vector')).toBeGreaterThanOrEqual(40);
@@ -72,8 +75,8 @@ describe('DataLoader batching', () => {
   it('gives the same answer through graphql-js as through graphql-jit', async () => {
     const interpreted = await startStack({ overrides: { gateway: { executor: 'graphql-js' } } });
     try {
-      const expected = await batched.gql(PORTFOLIO, { u: whaleId });
-      expect((await interpreted.gql(PORTFOLIO, { u: whaleId })).data).toEqual(expected.data);
+      const expected = await batched.gql(PORTFOLIO, { u: whaleId }, NO_CACHE);
+      expect((await interpreted.gql(PORTFOLIO, { u: whaleId }, NO_CACHE)).data).toEqual(expected.data);
       const bad = await interpreted.gql(`{ portfolio(userId: "x") { totalValueUsd } }`);
       expect(bad.errors![0]!.extensions!['code']).toBe('INVALID_ID');
     } finally {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../../stores/bus.ts';
 import { cdcStats } from '../../sync-worker/stats.ts';
 import { redrive } from '../../sync-worker/change-log.ts';
-import { startStack, type Stack } from '../stack.ts';
+import { startStack, until, type Stack } from '../stack.ts';
 
 let stack: Stack;
 let userId: string;
@@ -16,16 +16,6 @@ beforeAll(async () => {
   userId = (await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'user07'`))[0]!.id;
 });
 afterAll(() => stack?.stop());
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const sql = <R extends object = Record<string, unknown>>(text: string, params: unknown[] = []) => stack.tiers.postgres.query<R>(text, params);
 

@@ -1,0 +1,274 @@
+/**
+ * The GraphQL response cache, at the HTTP edge before Apollo: a hit is one Redis GET and a
+ * write of stored bytes, with no parsing, validation or execution.
+ *
+ * - Key: the operation text, operation name and variables, plus the viewer for PRIVATE
+ *   responses (a portfolio is cached per viewer and never served to another).
+ * - Policy: from the schema's @cacheControl hints (policy.ts): the shortest max-age the
+ *   operation touches; 0 means not cached. A client may ask for fresher data (`cacheTTL` in
+ *   the request's extensions) or none (`cache: false`, or a `cache-control: no-cache` header).
+ * - Tags: the entities the execution loaded (`Holdings:42`, `Price:ETH`, recorded by the
+ *   loaders); a change of any of them evicts the response, by event or by a mutation.
+ * - Races: a response computed while one of its entities changed must not be stored after the
+ *   eviction, or it would be served stale until it expires. Every eviction advances a clock and
+ *   stamps its tags; a response whose tags were stamped after it started is not stored. Stores
+ *   and evictions share one Redis connection, so an eviction sent after a store removes it.
+ * - Stampedes: identical concurrent misses share one execution (per instance). An eviction
+ *   lets the next request start afresh instead of joining an execution that may be stale.
+ * - Redis down or slow: a failure opens a breaker for a second; meanwhile every request is
+ *   answered uncached. An eviction that could not be sent makes every entry stored before it
+ *   unreadable, so nothing stale is served when Redis comes back.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../lib/logger.ts';
+import type { CacheHandle } from '../../resolvers/context.ts';
+import type { CacheStats } from '../../schema/generated/resolvers-types.ts';
+import type { CacheEntry, CacheStore } from '../../stores/cache.ts';
+import type { PolicyReader } from './policy.ts';
+import type { ConsistencyResult } from './consistency.ts';
+
+export type EvictionReason = 'event' | 'mutation' | 'expired';
+
+export interface CacheRequest {
+  readonly query: string;
+  readonly operationName?: string | null;
+  readonly variables?: Record<string, unknown> | null;
+  readonly extensions?: Record<string, unknown> | null;
+  /** Who is asking; PRIVATE responses are keyed by it. */
+  readonly viewer: string;
+  /** Skip the cache entirely (debugging). */
+  readonly bypass: boolean;
+  /** Read through and do not store (a consistency token was sent). */
+  readonly fresh: boolean;
+}
+
+export interface CachePlan {
+  readonly id: string;
+  readonly maxAgeMs: number;
+  readonly scope: 'PUBLIC' | 'PRIVATE';
+  readonly read: boolean;
+  readonly write: boolean;
+}
+
+/** What the execution of one request reports to the cache; resolvers see it as a CacheHandle. */
+export interface RequestTracker extends CacheHandle {
+  readonly tags: ReadonlySet<string>;
+  readonly startedAt: number;
+  /** Set by the Apollo plugin when the response has errors: never cached. */
+  errors: boolean;
+  /** The change sequence this request's writes produced, if any. */
+  readonly sequence: string | undefined;
+  /** The outcome of waiting for the request's consistency token, if it sent one. */
+  consistency: (ConsistencyResult & { token: string }) | undefined;
+}
+
+export interface ExecutionResult {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** A failure keeps the cache out of the request path this long. */
+const BREAKER_MS = 1_000;
+/** Tags whose last eviction is remembered for the race check. */
+const EVICTION_LOG = 100_000;
+const SWEEP_MS = 30_000;
+
+/** JSON with object keys sorted: the same variables in another order are the same request. */
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+export function createResponseCache(options: { store: CacheStore; policies: PolicyReader; enabled: boolean; maxEntryBytes: number; logger: Logger }) {
+  const { store, policies } = options;
+  const logger = options.logger.child('cache');
+  const counters = { hits: 0, misses: 0, bypassed: 0, stores: 0, coalesced: 0, raced: 0, errors: 0 };
+  const evictions: Record<EvictionReason, number> = { event: 0, mutation: 0, expired: 0 };
+  const inflight = new Map<string, Promise<ExecutionResult>>();
+  const lastEvicted = new Map<string, number>();
+  let clock = 0;
+  /** Trackers that started before this clock cannot be checked (their tags' stamps were dropped). */
+  let forgottenUpTo = 0;
+  let downUntil = 0;
+  /** Entries stored before this instant may have missed an eviction: not served. */
+  let unreadableBefore = 0;
+  let sweeper: NodeJS.Timeout | undefined;
+
+  const available = () => Date.now() >= downUntil;
+  const failed = (what: string, error: unknown) => {
+    counters.errors++;
+    if (available()) logger.warn('response cache unavailable; answering uncached', { what, error });
+    downUntil = Date.now() + BREAKER_MS;
+  };
+
+  function tracker(): RequestTracker {
+    const tags = new Set<string>();
+    let sequence: string | undefined;
+    return {
+      tags,
+      startedAt: clock,
+      errors: false,
+      consistency: undefined,
+      get sequence() {
+        return sequence;
+      },
+      tag: (t) => void tags.add(t),
+      invalidate: (t) => evict(t, 'mutation'),
+      stats,
+      wrote(s) {
+        if (sequence === undefined || BigInt(s) > BigInt(sequence)) sequence = s;
+      },
+    };
+  }
+
+  async function evict(tags: readonly string[], reason: EvictionReason): Promise<void> {
+    if (tags.length === 0) return;
+    clock++;
+    for (const tag of tags) {
+      lastEvicted.delete(tag);
+      lastEvicted.set(tag, clock);
+    }
+    while (lastEvicted.size > EVICTION_LOG) {
+      const [oldest, at] = lastEvicted.entries().next().value as [string, number];
+      lastEvicted.delete(oldest);
+      forgottenUpTo = at;
+    }
+    inflight.clear();
+    if (!available()) {
+      unreadableBefore = Date.now();
+      return;
+    }
+    try {
+      evictions[reason] += await store.evict(tags);
+    } catch (error) {
+      unreadableBefore = Date.now();
+      failed('evict', error);
+    }
+  }
+
+  /** Whether any entity the request read was evicted after it started. */
+  function raced(t: RequestTracker): boolean {
+    if (t.startedAt < forgottenUpTo) return true;
+    for (const tag of t.tags) if ((lastEvicted.get(tag) ?? 0) > t.startedAt) return true;
+    return false;
+  }
+
+  async function put(plan: CachePlan, t: RequestTracker, body: string): Promise<void> {
+    if (t.errors || !available() || body.length > options.maxEntryBytes) return;
+    if (raced(t)) {
+      counters.raced++;
+      return;
+    }
+    try {
+      await store.set(plan.id, { body, storedAt: Date.now(), maxAgeMs: plan.maxAgeMs }, [...t.tags]);
+      counters.stores++;
+    } catch (error) {
+      failed('store', error);
+    }
+  }
+
+async function stats(): Promise<CacheStats> {
+    let usage = { entries: 0, bytes: 0, expired: 0 };
+    try {
+      if (available()) usage = await store.usage();
+    } catch (error) {
+      failed('stats', error);
+    }
+    evictions.expired += usage.expired;
+    const lookups = counters.hits + counters.misses;
+    return {
+      entries: usage.entries,
+      totalBytes: usage.bytes,
+      averageEntryBytes: usage.entries === 0 ? 0 : Math.round(usage.bytes / usage.entries),
+      ...counters,
+      hitRate: lookups === 0 ? 0 : counters.hits / lookups,
+      evictions: { ...evictions },
+      available: available(),
+    };
+  }
+
+  return {
+    /** How the cache treats this request; undefined when it is not cacheable at all. */
+    plan(request: CacheRequest): CachePlan | undefined {
+      if (!options.enabled) return undefined;
+      const policy = policies.forQuery(request.query, request.operationName);
+      if (!policy || policy.maxAgeMs === 0) return undefined;
+      const ext = request.extensions;
+      const requestedTtl = typeof ext?.['cacheTTL'] === 'number' && ext['cacheTTL'] >= 0 ? ext['cacheTTL'] * 1000 : Infinity;
+      const maxAgeMs = Math.min(policy.maxAgeMs, requestedTtl);
+      const bypass = request.bypass || ext?.['cache'] === false || maxAgeMs <= 0;
+      if (bypass) counters.bypassed++;
+      const material = `${policy.scope === 'PRIVATE' ? request.viewer : ''}\u0000${request.operationName ?? ''}\u0000${request.query}\u0000${stableJson(request.variables ?? {})}`;
+      const id = createHash('sha256').update(material).digest('base64url');
+      return { id, maxAgeMs, scope: policy.scope, read: !bypass && !request.fresh, write: !bypass && !request.fresh };
+    },
+
+    /** The stored response, if one is fresh enough for this plan. */
+    async lookup(plan: CachePlan): Promise<CacheEntry | undefined> {
+      if (!available()) return undefined;
+      let entry: CacheEntry | null;
+      try {
+        entry = await store.get(plan.id);
+      } catch (error) {
+        failed('lookup', error);
+        return undefined;
+      }
+      const now = Date.now();
+      if (entry && entry.storedAt >= unreadableBefore && now - entry.storedAt < plan.maxAgeMs) {
+        counters.hits++;
+        return entry;
+      }
+      counters.misses++;
+      return undefined;
+    },
+
+    /**
+     * Runs a miss: identical concurrent misses share one execution; the result is stored when
+     * it succeeded without errors and nothing it read changed meanwhile.
+     */
+    fill(plan: CachePlan, execute: (t: RequestTracker) => Promise<ExecutionResult>): Promise<ExecutionResult> {
+      const running = plan.read ? inflight.get(plan.id) : undefined;
+      if (running) {
+        counters.coalesced++;
+        return running;
+      }
+      const t = tracker();
+      const run: Promise<ExecutionResult> = execute(t)
+        .then(async (result) => {
+          if (plan.write && result.status === 200) await put(plan, t, result.body);
+          return result;
+        })
+        .finally(() => {
+          if (inflight.get(plan.id) === run) inflight.delete(plan.id);
+        });
+      if (plan.read) inflight.set(plan.id, run);
+      return run;
+    },
+
+    /** A tracker for a request the cache does not store (mutations, uncacheable queries). */
+    tracker,
+
+    evict,
+
+    stats,
+
+    start(): void {
+      // Expired entries leave Redis by themselves; their bookkeeping is swept here.
+      sweeper = setInterval(() => {
+        store
+          .usage()
+          .then((u) => (evictions.expired += u.expired))
+          .catch(() => {});
+      }, SWEEP_MS);
+      sweeper.unref();
+    },
+    stop(): void {
+      clearInterval(sweeper);
+    },
+  };
+}
+
+export type ResponseCache = ReturnType<typeof createResponseCache>;

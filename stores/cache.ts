@@ -1,0 +1,200 @@
+/**
+ * The response cache's storage, in the Redis tier: GraphQL responses by key, each tagged with
+ * the entities it read (`Holdings:42`, `Price:ETH`) so a change evicts exactly the responses
+ * that touched it. One interface, two implementations: Redis (shared by every gateway
+ * instance) or an in-process map when no REDIS_URL is configured.
+ *
+ * Redis layout, under the deployment's key prefix:
+ *   rc:e:{id}   the entry: "{storedAt}:{maxAgeMs}:{body}", expiring with its max-age
+ *   rc:t:{tag}  set of entry ids that read the entity; lives as long as its longest entry
+ *   rc:z        sorted set id -> expiry time, rc:s hash id -> size, rc:b total bytes:
+ *               the bookkeeping behind `usage()` (Redis itself cannot count a key pattern cheaply)
+ * Writes and evictions are Lua scripts, so an entry and its tags and counters change together.
+ */
+import { tierUnavailable } from '../lib/errors.ts';
+import type { StatementObserver } from './observer.ts';
+import { closeRedis, connectRedis, type RedisOptions } from './redis.ts';
+
+export interface CacheEntry {
+  /** The serialized GraphQL response, exactly as first sent. */
+  readonly body: string;
+  readonly storedAt: number;
+  readonly maxAgeMs: number;
+}
+
+export interface CacheUsage {
+  readonly entries: number;
+  readonly bytes: number;
+  /** Entries found expired and swept by this call. */
+  readonly expired: number;
+}
+
+export interface CacheStore {
+  readonly kind: 'server' | 'embedded';
+  get(id: string): Promise<CacheEntry | null>;
+  set(id: string, entry: CacheEntry, tags: readonly string[]): Promise<void>;
+  /** Removes every entry tagged with any of `tags`; returns how many entries it removed. */
+  evict(tags: readonly string[]): Promise<number>;
+  /** Sweeps expired entries' bookkeeping, then counts what is stored. */
+  usage(): Promise<CacheUsage>;
+  close(): Promise<void>;
+}
+
+const encode = (e: CacheEntry) => `${e.storedAt}:${e.maxAgeMs}:${e.body}`;
+
+function decode(value: string): CacheEntry {
+  const a = value.indexOf(':');
+  const b = value.indexOf(':', a + 1);
+  return { storedAt: Number(value.slice(0, a)), maxAgeMs: Number(value.slice(a + 1, b)), body: value.slice(b + 1) };
+}
+
+const SET_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+local old = redis.call('HGET', KEYS[3], ARGV[2])
+if old then redis.call('DECRBY', KEYS[4], old) end
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[6])
+redis.call('INCRBY', KEYS[4], ARGV[6])
+local ttl = tonumber(ARGV[4])
+for i = 7, #ARGV do
+  local t = ARGV[1] .. 'rc:t:' .. ARGV[i]
+  redis.call('SADD', t, ARGV[2])
+  if redis.call('PTTL', t) < ttl then redis.call('PEXPIRE', t, ttl) end
+end`;
+
+const EVICT_SCRIPT = `
+local removed = 0
+for i = 2, #ARGV do
+  local t = ARGV[1] .. 'rc:t:' .. ARGV[i]
+  local ids = redis.call('SMEMBERS', t)
+  redis.call('DEL', t)
+  for _, id in ipairs(ids) do
+    removed = removed + redis.call('DEL', ARGV[1] .. 'rc:e:' .. id)
+    redis.call('ZREM', KEYS[1], id)
+    local size = redis.call('HGET', KEYS[2], id)
+    if size then
+      redis.call('DECRBY', KEYS[3], size)
+      redis.call('HDEL', KEYS[2], id)
+    end
+  end
+end
+return removed`;
+
+const SWEEP_SCRIPT = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local size = redis.call('HGET', KEYS[2], id)
+  if size then
+    redis.call('DECRBY', KEYS[3], size)
+    redis.call('HDEL', KEYS[2], id)
+  end
+end
+return {#ids, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')}`;
+
+/** Expired entries' bookkeeping swept per `usage()` call, so one call stays short. */
+const SWEEP_LIMIT = 10_000;
+
+/** On its own connection: cache reads must not queue behind the sync worker's pipelines. */
+export async function createServerCacheStore(options: RedisOptions & { observer: StatementObserver }): Promise<CacheStore> {
+  const { keyPrefix } = options;
+  const redis = await connectRedis({ ...options, autoPipelining: true });
+  const run = async <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
+    options.observer('cache', statement);
+    try {
+      return await fn();
+    } catch (error) {
+      throw tierUnavailable('redis', error);
+    }
+  };
+  const books = ['rc:z', 'rc:s', 'rc:b'];
+  return {
+    kind: 'server',
+    async get(id) {
+      const value = await run('GET', () => redis.get(`rc:e:${id}`));
+      return value === null ? null : decode(value);
+    },
+    async set(id, entry, tags) {
+      const value = encode(entry);
+      await run('EVAL', () =>
+        redis.eval(SET_SCRIPT, 4, `rc:e:${id}`, ...books, keyPrefix, id, value, entry.maxAgeMs, entry.storedAt + entry.maxAgeMs, Buffer.byteLength(value), ...tags),
+      );
+    },
+    async evict(tags) {
+      if (tags.length === 0) return 0;
+      return Number(await run('EVAL', () => redis.eval(EVICT_SCRIPT, 3, ...books, keyPrefix, ...tags)));
+    },
+    async usage() {
+      const [expired, entries, bytes] = (await run('EVAL', () => redis.eval(SWEEP_SCRIPT, 3, ...books, Date.now(), SWEEP_LIMIT))) as number[];
+      return { entries: entries!, bytes: bytes!, expired: expired! };
+    },
+    close: () => closeRedis(redis),
+  };
+}
+
+/** In-process stand-in: the same semantics in Maps, least recently stored dropped past `maxEntries`. */
+export function createEmbeddedCacheStore(options: { maxEntries?: number; observer: StatementObserver }): CacheStore {
+  const maxEntries = options.maxEntries ?? 10_000;
+  const entries = new Map<string, { entry: CacheEntry; size: number; tags: readonly string[] }>();
+  const byTag = new Map<string, Set<string>>();
+  let bytes = 0;
+  const remove = (id: string) => {
+    const found = entries.get(id);
+    if (!found) return false;
+    entries.delete(id);
+    bytes -= found.size;
+    for (const tag of found.tags) {
+      const ids = byTag.get(tag);
+      ids?.delete(id);
+      if (ids?.size === 0) byTag.delete(tag);
+    }
+    return true;
+  };
+  const expired = (e: CacheEntry, now: number) => e.storedAt + e.maxAgeMs <= now;
+  const observe = (statement: string) => options.observer('cache', statement);
+  return {
+    kind: 'embedded',
+    async get(id) {
+      observe('GET');
+      const found = entries.get(id);
+      if (!found) return null;
+      if (expired(found.entry, Date.now())) {
+        remove(id);
+        return null;
+      }
+      return found.entry;
+    },
+    async set(id, entry, tags) {
+      observe('EVAL');
+      remove(id);
+      const size = Buffer.byteLength(entry.body) + 32;
+      entries.set(id, { entry, size, tags });
+      bytes += size;
+      for (const tag of tags) {
+        let ids = byTag.get(tag);
+        if (!ids) byTag.set(tag, (ids = new Set()));
+        ids.add(id);
+      }
+      if (entries.size > maxEntries) remove(entries.keys().next().value as string);
+    },
+    async evict(tags) {
+      if (tags.length === 0) return 0;
+      observe('EVAL');
+      let removed = 0;
+      for (const tag of tags) for (const id of [...(byTag.get(tag) ?? [])]) if (remove(id)) removed++;
+      return removed;
+    },
+    async usage() {
+      observe('EVAL');
+      const now = Date.now();
+      let swept = 0;
+      for (const [id, { entry }] of entries) if (expired(entry, now) && remove(id)) swept++;
+      return { entries: entries.size, bytes, expired: swept };
+    },
+    async close() {
+      entries.clear();
+      byTag.clear();
+      bytes = 0;
+    },
+  };
+}

@@ -1,7 +1,9 @@
 /**
  * Load benchmark of the 50-holding portfolio query (asset, latestPrice, change24h, similar(3)),
- * side by side in one run: raw Node HTTP as the machine's ceiling, then the gateway on the
- * embedded and the real tiers, each with DataLoader batching on and off.
+ * side by side in one run: raw Node HTTP as the machine's ceiling; Apollo Server, Yoga and
+ * Mercurius serving the same shape from memory, without and with their response caches; then
+ * the gateway on the embedded and the real tiers, uncached (CACHE_ENABLED=false; batching on
+ * and off, graphql-jit and graphql-js) and cached.
  * Usage: npm run bench:portfolio [-- --duration 10 --connections 20]
  * Writes bench/results/portfolio.json and prints a Markdown table.
  */
@@ -98,13 +100,22 @@ async function measure(name: string, env: Record<string, string>, script?: strin
 }
 
 const rows: Row[] = [await rawHttpBaseline()];
-rows.push(await measure('baseline: stock Apollo Server 5, same shape from in-memory data, no cache', {}, 'baseline-apollo.ts'));
-for (const profile of ['embedded', 'real'] as const) {
-  for (const batching of [true, false]) {
-    rows.push(await measure(`portfolio, ${profile} tiers, batching ${batching ? 'on' : 'off'}, uncached`, { BENCH_PROFILE: profile, GATEWAY_BATCHING: String(batching) }));
-  }
+// Peers serving the same shape from in-memory data, without and with their response cache.
+for (const [peer, script] of [
+  ['stock Apollo Server 5', 'baseline-apollo.ts'],
+  ['GraphQL Yoga 5', 'baseline-yoga.ts'],
+  ['Mercurius 16 + graphql-jit', 'baseline-mercurius.ts'],
+] as const) {
+  rows.push(await measure(`peer: ${peer}, in-memory data, no cache`, {}, script));
+  rows.push(await measure(`peer: ${peer}, in-memory data, its response cache`, { BASELINE_CACHE: '1' }, script));
 }
-rows.push(await measure('portfolio, real tiers, batching on, uncached, graphql-js executor', { BENCH_PROFILE: 'real', GRAPHQL_EXECUTOR: 'graphql-js' }));
+const uncached = { CACHE_ENABLED: 'false' };
+rows.push(await measure('portfolio, embedded tiers, uncached', { BENCH_PROFILE: 'embedded', ...uncached }));
+rows.push(await measure('portfolio, embedded tiers, cached (in-process cache)', { BENCH_PROFILE: 'embedded' }));
+rows.push(await measure('portfolio, real tiers, uncached', { BENCH_PROFILE: 'real', ...uncached }));
+rows.push(await measure('portfolio, real tiers, uncached, batching off', { BENCH_PROFILE: 'real', GATEWAY_BATCHING: 'false', ...uncached }));
+rows.push(await measure('portfolio, real tiers, uncached, graphql-js executor', { BENCH_PROFILE: 'real', GRAPHQL_EXECUTOR: 'graphql-js', ...uncached }));
+rows.push(await measure('portfolio, real tiers, cached in Redis', { BENCH_PROFILE: 'real' }));
 
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
 const result = { benchmark: 'portfolio', date: new Date().toISOString(), machine, connections, durationSec: duration, query: PORTFOLIO_QUERY, rows };

@@ -39,22 +39,36 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
   const processor = createChangeProcessor({ tiers, config, logger, onApplied: options.onApplied });
   let running = false;
   let loop: Promise<void> | undefined;
-  let wakeUp: (() => void) | undefined;
+  let wakeUp: ((reason: 'notify' | 'stop') => void) | undefined;
   let listener: pg.PoolClient | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let consecutiveOutages = 0;
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
-  const wake = () => wakeUp?.();
-  const sleep = (ms: number) =>
+  // A notification that arrives while a batch runs (no sleep to cut short) is remembered, so
+  // the next sleep ends at once: a change committed while the last batch found nothing is
+  // claimed now, not one poll interval later.
+  let notified = false;
+  const wake = () => {
+    if (wakeUp) wakeUp('notify');
+    else notified = true;
+  };
+  /** `wakeable: false` (an outage's back-off): only stop() ends it early, not every commit. */
+  const sleep = (ms: number, wakeable = true) =>
     new Promise<void>((resolve) => {
+      if (wakeable && notified) {
+        notified = false;
+        return resolve();
+      }
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         wakeUp = undefined;
         resolve();
       }
-      wakeUp = done;
+      wakeUp = (reason) => {
+        if (wakeable || reason === 'stop') done();
+      };
     });
 
   async function listen(): Promise<void> {
@@ -80,7 +94,8 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
       consecutiveOutages++;
       const delayMs = Math.max(config.cdc.pollIntervalMs, backoffDelayMs({ ...defaultRetryPolicy, maxDelayMs: 10_000 }, consecutiveOutages));
       logger.warn('batch not applied; retrying', { error, delayMs });
-      await sleep(delayMs);
+      // Not cut short by notifications: commits keep coming while a tier is down.
+      await sleep(delayMs, false);
       return undefined;
     }
   }
@@ -142,7 +157,7 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
     },
     async stop() {
       running = false;
-      wake();
+      wakeUp?.('stop');
       await loop;
       if (pruneTimer) clearInterval(pruneTimer);
       if (listener) {

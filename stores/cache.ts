@@ -93,7 +93,7 @@ end
 return {#ids, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')}`;
 
 /** Expired entries' bookkeeping swept per `usage()` call, so one call stays short. */
-const SWEEP_LIMIT = 10_000;
+export const SWEEP_BATCH = 10_000;
 
 /** On its own connection: cache reads must not queue behind the sync worker's pipelines. */
 export async function createServerCacheStore(options: RedisOptions & { observer: StatementObserver }): Promise<CacheStore> {
@@ -125,7 +125,7 @@ export async function createServerCacheStore(options: RedisOptions & { observer:
       return Number(await run('EVAL', () => redis.eval(EVICT_SCRIPT, 3, ...books, keyPrefix, ...tags)));
     },
     async usage() {
-      const [expired, entries, bytes] = (await run('EVAL', () => redis.eval(SWEEP_SCRIPT, 3, ...books, Date.now(), SWEEP_LIMIT))) as number[];
+      const [expired, entries, bytes] = (await run('EVAL', () => redis.eval(SWEEP_SCRIPT, 3, ...books, Date.now(), SWEEP_BATCH))) as number[];
       return { entries: entries!, bytes: bytes!, expired: expired! };
     },
     close: () => closeRedis(redis),
@@ -158,11 +158,8 @@ export function createEmbeddedCacheStore(options: { maxEntries?: number; observe
       observe('GET');
       const found = entries.get(id);
       if (!found) return null;
-      if (expired(found.entry, Date.now())) {
-        remove(id);
-        return null;
-      }
-      return found.entry;
+      // Left for usage() to sweep and count, as Redis leaves its bookkeeping.
+      return expired(found.entry, Date.now()) ? null : found.entry;
     },
     async set(id, entry, tags) {
       observe('EVAL');

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../lib/logger.ts';
 import type { CacheHandle } from '../../resolvers/context.ts';
 import type { CacheStats } from '../../schema/generated/resolvers-types.ts';
-import type { CacheEntry, CacheStore } from '../../stores/cache.ts';
+import { SWEEP_BATCH, type CacheEntry, type CacheStore } from '../../stores/cache.ts';
 import type { PolicyReader } from './policy.ts';
 import type { ConsistencyResult } from './consistency.ts';
 
@@ -96,6 +96,8 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
   /** Entries stored before this instant may have missed an eviction: not served. */
   let unreadableBefore = 0;
   let sweeper: NodeJS.Timeout | undefined;
+  const pendingEvictions = new Map<EvictionReason, Set<string>>();
+  let flushing: Promise<void> | undefined;
 
   const available = () => Date.now() >= downUntil;
   const failed = (what: string, error: unknown) => {
@@ -124,8 +126,13 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
     };
   }
 
-  async function evict(tags: readonly string[], reason: EvictionReason): Promise<void> {
-    if (tags.length === 0) return;
+  /**
+   * Evicts the responses tagged with any of `tags`. The race stamps are taken at once; the
+   * Redis work is sent once per turn of the event loop for all the evictions of that turn (a
+   * batch of 500 change events is one script, not 500), and the promise settles when it is done.
+   */
+  function evict(tags: readonly string[], reason: EvictionReason): Promise<void> {
+    if (tags.length === 0) return Promise.resolve();
     clock++;
     for (const tag of tags) {
       lastEvicted.delete(tag);
@@ -137,16 +144,31 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
       forgottenUpTo = at;
     }
     inflight.clear();
-    if (!available()) {
-      unreadableBefore = Date.now();
-      return;
-    }
-    try {
-      evictions[reason] += await store.evict(tags);
-    } catch (error) {
-      unreadableBefore = Date.now();
-      failed('evict', error);
-    }
+    let set = pendingEvictions.get(reason);
+    if (!set) pendingEvictions.set(reason, (set = new Set()));
+    for (const tag of tags) set.add(tag);
+    flushing ??= Promise.resolve().then(flushEvictions);
+    return flushing;
+  }
+
+  async function flushEvictions(): Promise<void> {
+    const batches = [...pendingEvictions];
+    pendingEvictions.clear();
+    flushing = undefined;
+    await Promise.all(
+      batches.map(async ([reason, tags]) => {
+        if (!available()) {
+          unreadableBefore = Date.now();
+          return;
+        }
+        try {
+          evictions[reason] += await store.evict([...tags]);
+        } catch (error) {
+          unreadableBefore = Date.now();
+          failed('evict', error);
+        }
+      }),
+    );
   }
 
   /** Whether any entity the request read was evicted after it started. */
@@ -257,11 +279,17 @@ async function stats(): Promise<CacheStats> {
 
     start(): void {
       // Expired entries leave Redis by themselves; their bookkeeping is swept here.
-      sweeper = setInterval(() => {
-        store
-          .usage()
-          .then((u) => (evictions.expired += u.expired))
-          .catch(() => {});
+      sweeper = setInterval(async () => {
+        try {
+          // A sweep handles a bounded number of entries: go on while it finds a full batch.
+          for (let i = 0; i < 100; i++) {
+            const { expired } = await store.usage();
+            evictions.expired += expired;
+            if (expired < SWEEP_BATCH) break;
+          }
+        } catch {
+          // Redis unavailable: the next sweep catches up.
+        }
       }, SWEEP_MS);
       sweeper.unref();
     },

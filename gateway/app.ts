@@ -75,7 +75,8 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     tiers,
     logger,
     cache: tracker,
-    loaders: createLoaders({ tiers, batching: config.gateway.batching, tag: tracker.tag }),
+    // Tags only matter to a cache that stores responses.
+    loaders: createLoaders({ tiers, batching: config.gateway.batching, tag: config.cache.enabled ? tracker.tag : undefined }),
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

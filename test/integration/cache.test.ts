@@ -111,6 +111,32 @@ describe('response cache', () => {
     expect(stats.evictions.event).toBeGreaterThanOrEqual(1);
   });
 
+  it('evicts a protocol, a transaction history and protocol analytics when their rows change in Postgres', async () => {
+    const PROTOCOL = `query($id: ID!) { protocol(id: $id) { id name } }`;
+    const HISTORY = `query($u: ID!) { transactions(userId: $u, first: 5) { edges { node { id amount } } } }`;
+    const ANALYTICS = `query($p: ID!) { protocolAnalytics(protocolId: $p) { transactionCount } }`;
+    const cases = [
+      [PROTOCOL, { id: 'yearn' }],
+      [PROTOCOL, { id: 'lido' }],
+      [HISTORY, { u: demo }],
+      [ANALYTICS, { p: 'uniswap-v3' }],
+    ] as const;
+    for (const [q, v] of cases) {
+      await ask(q, v);
+      expect((await ask(q, v)).headers.get('x-cache')).toBe('HIT');
+    }
+    const count = (await ask(ANALYTICS, { p: 'uniswap-v3' })).body.data!.protocolAnalytics.transactionCount as number;
+    await stack.tiers.postgres.query(`UPDATE protocols SET name = 'Yearn v3' WHERE id = 'yearn'`);
+    await stack.tiers.postgres.query(
+      `INSERT INTO transaction_history (user_id, asset_id, protocol_id, type, amount, value_usd) VALUES ($1, 'UNI', 'uniswap-v3', 'SWAP', '3', '30')`,
+      [demo],
+    );
+    expect((await evicted(PROTOCOL, { id: 'yearn' })).body.data!.protocol.name).toBe('Yearn v3');
+    expect((await evicted(HISTORY, { u: demo })).body.data!.transactions.edges[0].node.amount).toBe('3');
+    expect((await evicted(ANALYTICS, { p: 'uniswap-v3' })).body.data!.protocolAnalytics.transactionCount).toBe(count + 1);
+    expect((await ask(PROTOCOL, { id: 'lido' })).headers.get('x-cache')).toBe('HIT');
+  });
+
   it('evicts only the responses that read the price of an asset that ticked', async () => {
     for (const id of ['ETH', 'WBTC']) {
       await ask(ASSET_PRICE, { id });

@@ -8,22 +8,14 @@
  * Usage: npm run bench:cdc [-- --duration 10 --rate 1000]
  * Writes bench/results/cdc.json and prints a Markdown table.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Change } from '../sync-worker/change.ts';
 import { createSyncWorker } from '../sync-worker/worker.ts';
 import { openBenchTiers } from './real-tiers.ts';
+import { machineLine, numberArg, quantile, saveResults } from './harness.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const durationS = arg('duration', 10);
-const fixedRate = arg('rate', 1000);
+const durationS = numberArg('duration', 10);
+const fixedRate = numberArg('rate', 1000);
 const { config, tiers, logger, close } = await openBenchTiers({ name: 'cdc', env: { PG_POOL_MAX: '16' } });
 await tiers.postgres.query(`INSERT INTO assets (id, symbol, name, chain) VALUES ('ETH', 'ETH', 'Ether', 'ethereum')`);
 const [{ id: userId }] = (await tiers.postgres.query<{ id: string }>(`INSERT INTO users (handle, display_name) VALUES ('bench', 'Bench') RETURNING id::text AS id`)) as [{ id: string }];
@@ -41,7 +33,6 @@ interface Row {
   maxMs: number;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
 async function scenario(name: string, workerCount: number, write: (commit: (ids: string[]) => void, until: number) => Promise<void>): Promise<Row> {
   const committedAt = new Map<string, number>();
@@ -124,13 +115,8 @@ try {
   await close();
 }
 
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-mkdirSync(path.join(here, 'results'), { recursive: true });
-writeFileSync(
-  path.join(here, 'results', 'cdc.json'),
-  JSON.stringify({ benchmark: 'cdc', date: new Date().toISOString(), machine, durationS, batchSize: config.cdc.batchSize, sinks: 'ClickHouse (chDB) + Redis 7 + Kafka 4.4', rows }, null, 2) + '\n',
-);
-console.log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}; ${durationS} s per scenario; commit -> ClickHouse + Redis + Kafka\n`);
+saveResults('cdc', { durationS, batchSize: config.cdc.batchSize, sinks: 'ClickHouse (chDB) + Redis 7 + Kafka 4.4', rows });
+console.log(`Machine: ${machineLine}; ${durationS} s per scenario; commit -> ClickHouse + Redis + Kafka\n`);
 console.log('| scenario | workers | changes | committed/s | applied/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.scenario} | ${r.workers} | ${r.changes} | ${r.commitRatePerSec} | ${r.appliedPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} |`);
 process.exit(0);

@@ -8,36 +8,18 @@
  * Usage: npm run bench:fanout [-- --events 20]. Writes bench/results/fanout.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { seedDemoData } from '../demo/seed.ts';
-import { createGateway } from '../gateway/app.ts';
-import { createSyncWorker } from '../sync-worker/worker.ts';
-import { openBenchTiers } from './real-tiers.ts';
+import { openBenchStack } from './real-tiers.ts';
+import { machineLine, numberArg, quantile, saveResults } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const events = arg('events', 20);
+const events = numberArg('events', 20);
 const now = () => performance.timeOrigin + performance.now();
-const { config, tiers, logger, close } = await openBenchTiers({ name: 'fanout', env: { SUBSCRIPTION_QUEUE_SIZE: '1024' } });
-await seedDemoData({ tiers, logger });
-const worker = createSyncWorker({ tiers, config, logger });
-await worker.start();
-await worker.drain();
-const gateway = createGateway({ config, tiers, logger });
-const { url } = await gateway.start();
+const { config, tiers, url, demoUserId, demoHoldingId, close } = await openBenchStack({ name: 'fanout', env: { SUBSCRIPTION_QUEUE_SIZE: '1024' } });
 const wsUrl = url.replace(/^http/, 'ws');
-const [user] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`);
-const [holding] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`, [user!.id]);
 const writer = new pg.Pool({ connectionString: config.postgres.url, max: 2 });
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 async function withClients<T>(spec: object, run: () => Promise<Map<string, number>>): Promise<{ p50: number; p99: number; max: number; delivered: number; expected: number }> {
   const child = spawn(process.execPath, [path.join(here, 'fanout-clients.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -79,12 +61,12 @@ async function withClients<T>(spec: object, run: () => Promise<Map<string, numbe
 const rows: Array<Record<string, unknown>> = [];
 for (const n of [1, 100, 1000]) {
   const commit = await withClients(
-    { url: wsUrl, n, query: `subscription($u: ID!) { portfolioUpdated(userId: $u) { sequence holding { quantity asset { symbol } } } }`, variables: { u: user!.id }, expect: events, tagPath: ['portfolioUpdated', 'holding', 'quantity'] },
+    { url: wsUrl, n, query: `subscription($u: ID!) { portfolioUpdated(userId: $u) { sequence holding { quantity asset { symbol } } } }`, variables: { u: demoUserId }, expect: events, tagPath: ['portfolioUpdated', 'holding', 'quantity'] },
     async () => {
       const sent = new Map<string, number>();
       for (let i = 0; i < events; i++) {
         const quantity = `${n}.${String(i + 1).padStart(4, '0')}1`;
-        await writer.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [holding!.id, quantity]);
+        await writer.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [demoHoldingId, quantity]);
         sent.set(quantity, now());
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -128,14 +110,10 @@ const tickRate = Math.round(ticks / ((Date.now() - t0) / 1000));
 process.stderr.write(`fan-out: tick rate done\n`);
 
 await writer.end();
-await gateway.stop();
-await worker.stop();
 await close();
 
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-mkdirSync(path.join(here, 'results'), { recursive: true });
-writeFileSync(path.join(here, 'results', 'fanout.json'), JSON.stringify({ benchmark: 'fanout', date: new Date().toISOString(), machine, eventsPerRun: events, rows, tickRatePerSec: tickRate }, null, 2) + '\n');
-console.log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}; ${events} events per run, 10/s; subscribers in a second process\n`);
+saveResults('fanout', { eventsPerRun: events, rows, tickRatePerSec: tickRate });
+console.log(`Machine: ${machineLine}; ${events} events per run, 10/s; subscribers in a second process\n`);
 console.log('| path | subscribers | p50 ms | p99 ms | max ms | delivered / expected |\n|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r['path']} | ${r['subscribers']} | ${r['p50']} | ${r['p99']} | ${r['max']} | ${r['delivered']} / ${r['expected']} |`);
 console.log(`\nSustained tick ingest (ingestPrices, 100 ticks per call, 4 callers): ${tickRate} ticks/s`);

@@ -9,20 +9,15 @@
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PORTFOLIO_QUERY } from './portfolio-query.ts';
+import { machineLine, numberArg, saveResults } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const duration = arg('duration', 10);
-const connections = arg('connections', 20);
+const duration = numberArg('duration', 10);
+const connections = numberArg('connections', 20);
 
 
 
@@ -117,10 +112,7 @@ rows.push(await measure('portfolio, real tiers, uncached, batching off', { BENCH
 rows.push(await measure('portfolio, real tiers, uncached, graphql-js executor', { BENCH_PROFILE: 'real', GRAPHQL_EXECUTOR: 'graphql-js', ...uncached }));
 rows.push(await measure('portfolio, real tiers, cached in Redis', { BENCH_PROFILE: 'real' }));
 
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
-const result = { benchmark: 'portfolio', date: new Date().toISOString(), machine, connections, durationSec: duration, query: PORTFOLIO_QUERY, rows };
-mkdirSync(path.join(here, 'results'), { recursive: true });
-writeFileSync(path.join(here, 'results', 'portfolio.json'), JSON.stringify(result, null, 2) + '\n');
-console.log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}; autocannon -c ${connections} -d ${duration}, same box\n`);
+saveResults('portfolio', { connections, durationSec: duration, query: PORTFOLIO_QUERY, rows });
+console.log(`Machine: ${machineLine}; autocannon -c ${connections} -d ${duration}, same box\n`);
 console.log('| run | req/s | p50 ms | p99 ms | errors | non-2xx | bytes/resp |\n|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${r.requestsPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.non2xx} | ${r.bytesPerResponse} |`);

@@ -8,11 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { seedDemoData } from '../demo/seed.ts';
+import { createGateway } from '../gateway/app.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { migrate } from '../migrations/migrate.ts';
 import { createTiers, type Tiers } from '../stores/tiers.ts';
 import { installCapture } from '../sync-worker/capture.ts';
+import { createSyncWorker } from '../sync-worker/worker.ts';
 
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -48,6 +51,34 @@ export async function openBenchTiers(options: { name: string; env?: Record<strin
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();
       rmSync(chdbDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Real tiers with the demo data, the sync worker (caught up) and a gateway: the setting of the
+ * end-to-end benchmarks. Also names the demo user and its first holding, which they change.
+ */
+export async function openBenchStack(options: { name: string; env?: Record<string, string> }) {
+  const bench = await openBenchTiers(options);
+  const { config, tiers, logger } = bench;
+  await seedDemoData({ tiers, logger });
+  const worker = createSyncWorker({ tiers, config, logger });
+  await worker.start();
+  await worker.drain();
+  const gateway = createGateway({ config, tiers, logger });
+  const { url } = await gateway.start();
+  const [user] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`);
+  const [holding] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`, [user!.id]);
+  return {
+    ...bench,
+    url,
+    demoUserId: user!.id,
+    demoHoldingId: holding!.id,
+    async close() {
+      await gateway.stop();
+      await worker.stop();
+      await bench.close();
     },
   };
 }

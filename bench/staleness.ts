@@ -10,36 +10,20 @@
  * Usage: npm run bench:staleness [-- --trials 100 --pollers 2]. Writes bench/results/staleness.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { seedDemoData } from '../demo/seed.ts';
 import { ingestTicks, parseTicks } from '../domain/market.ts';
-import { createGateway } from '../gateway/app.ts';
-import { createSyncWorker } from '../sync-worker/worker.ts';
-import { openBenchTiers } from './real-tiers.ts';
+import { openBenchStack } from './real-tiers.ts';
+import { machineLine, numberArg, quantile, saveResults } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const trials = arg('trials', 100);
-const pollers = arg('pollers', 2);
+const trials = numberArg('trials', 100);
+const pollers = numberArg('pollers', 2);
 const now = () => performance.timeOrigin + performance.now();
 
-const { config, tiers, logger, close } = await openBenchTiers({ name: 'staleness' });
-await seedDemoData({ tiers, logger });
-const worker = createSyncWorker({ tiers, config, logger });
-await worker.start();
-await worker.drain();
-const gateway = createGateway({ config, tiers, logger });
-const { url } = await gateway.start();
-const [user] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`);
-const [holding] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`, [user!.id]);
+const { config, tiers, url, demoUserId, demoHoldingId, close } = await openBenchStack({ name: 'staleness' });
 const writer = new pg.Pool({ connectionString: config.postgres.url, max: 1 });
 
 const child = spawn(process.execPath, [path.join(here, 'staleness-pollers.ts'), JSON.stringify({ url, pollers })], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -50,7 +34,6 @@ const nextLine = async () => {
   return value as string;
 };
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 async function measure(
@@ -99,10 +82,10 @@ const rows = [
     const quantity = `42.${String(i + 1).padStart(6, '0')}1`;
     return {
       query: `query($u: ID!) { portfolio(userId: $u) { holdings { id quantity } } }`,
-      variables: { u: user!.id },
+      variables: { u: demoUserId },
       path: ['portfolio', 'holdings', '0', 'quantity'],
       expect: quantity,
-      change: async () => void (await writer.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [holding!.id, quantity])),
+      change: async () => void (await writer.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [demoHoldingId, quantity])),
     };
   }),
   // The tick's eviction completes inside the ingest call (its event comes back before the call
@@ -122,14 +105,10 @@ const rows = [
 
 child.stdin!.end();
 await writer.end();
-await gateway.stop();
-await worker.stop();
 await close();
 
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-mkdirSync(path.join(here, 'results'), { recursive: true });
-writeFileSync(path.join(here, 'results', 'staleness.json'), JSON.stringify({ benchmark: 'staleness', date: new Date().toISOString(), machine, pollers, rows }, null, 2) + '\n');
-console.log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}; ${trials} trials per path, ${pollers} polling clients in a second process\n`);
+saveResults('staleness', { pollers, rows });
+console.log(`Machine: ${machineLine}; ${trials} trials per path, ${pollers} polling clients in a second process\n`);
 console.log('| change | stale window p50 ms | p99 ms | max ms | first new answer p50 ms | p99 ms | the change itself p50 ms |\n|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.path} | ${r.staleWindowP50Ms} | ${r.staleWindowP99Ms} | ${r.staleWindowMaxMs} | ${r.visibleP50Ms} | ${r.visibleP99Ms} | ${r.changeP50Ms} |`);
 process.exit(0);

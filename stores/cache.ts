@@ -62,7 +62,18 @@ for i = 7, #ARGV do
   if redis.call('PTTL', t) < ttl then redis.call('PEXPIRE', t, ttl) end
 end`;
 
-const EVICT_SCRIPT = `
+/** Lua shared by the scripts below, whose KEYS are the bookkeeping: rc:z, rc:s, rc:b. */
+const FORGET = `
+local function forget(id)
+  redis.call('ZREM', KEYS[1], id)
+  local size = redis.call('HGET', KEYS[2], id)
+  if size then
+    redis.call('DECRBY', KEYS[3], size)
+    redis.call('HDEL', KEYS[2], id)
+  end
+end`;
+
+const EVICT_SCRIPT = `${FORGET}
 local removed = 0
 for i = 2, #ARGV do
   local t = ARGV[1] .. 'rc:t:' .. ARGV[i]
@@ -70,26 +81,14 @@ for i = 2, #ARGV do
   redis.call('DEL', t)
   for _, id in ipairs(ids) do
     removed = removed + redis.call('DEL', ARGV[1] .. 'rc:e:' .. id)
-    redis.call('ZREM', KEYS[1], id)
-    local size = redis.call('HGET', KEYS[2], id)
-    if size then
-      redis.call('DECRBY', KEYS[3], size)
-      redis.call('HDEL', KEYS[2], id)
-    end
+    forget(id)
   end
 end
 return removed`;
 
-const SWEEP_SCRIPT = `
+const SWEEP_SCRIPT = `${FORGET}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
-  local size = redis.call('HGET', KEYS[2], id)
-  if size then
-    redis.call('DECRBY', KEYS[3], size)
-    redis.call('HDEL', KEYS[2], id)
-  end
-end
+for _, id in ipairs(ids) do forget(id) end
 return {#ids, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')}`;
 
 /** Expired entries' bookkeeping swept per `usage()` call, so one call stays short. */

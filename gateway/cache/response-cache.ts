@@ -278,6 +278,9 @@ async function stats(): Promise<CacheStats> {
     stats,
 
     start(): void {
+      // Events that came while no instance of this gateway ran were never evicted by it: what was
+      // stored before it started is recomputed once (and stored again) rather than trusted.
+      unreadableBefore = Date.now();
       // Expired entries leave Redis by themselves; their bookkeeping is swept here.
       sweeper = setInterval(async () => {
         try {

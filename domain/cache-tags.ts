@@ -4,6 +4,8 @@
  * name entities alike: the gateway's loaders tag what they load, and these functions tag
  * change and price events and writes. Tags are as narrow as the data they stand for: a new
  * price evicts `Price:ETH` (prices, candles), never `Asset:ETH` (name, symbol, chain).
+ * Every captured table has its tags here; a table captured without them is evicted by
+ * max-age only.
  */
 import type { ChangeEvent, PriceEvent } from './events.ts';
 
@@ -41,6 +43,10 @@ export function tagsOfChange(event: ChangeEvent): string[] {
       return [...values(event, 'user_id').map(cacheTags.transactions), ...values(event, 'protocol_id').map(cacheTags.volume)];
     case 'protocols':
       return [cacheTags.protocol(event.key)];
+    case 'users':
+      return [cacheTags.user(event.key), ...values(event, 'handle').map(cacheTags.userHandle)];
+    case 'assets':
+      return [cacheTags.asset(event.key)];
     default:
       return [];
   }

@@ -3,5 +3,7 @@ export const topics = {
   transactions: 'defi.transactions',
   portfolio: 'defi.portfolio',
   protocols: 'defi.protocols',
+  users: 'defi.users',
+  assets: 'defi.assets',
   market: 'defi.market',
 } as const;

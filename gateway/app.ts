@@ -126,9 +126,9 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
       request &&
       cache.plan({
         ...request,
-        // No sign-in exists yet: the Authorization header stands for the viewer, so PRIVATE
-        // responses are never shared between two credentials.
-        viewer: header(req, 'authorization') ?? '',
+        // No sign-in exists yet: the credentials stand for the viewer, so PRIVATE responses are
+        // never shared between two of them.
+        viewer: `${header(req, 'authorization') ?? ''}\u0000${header(req, 'x-admin-token') ?? ''}`,
         bypass: /no-cache|no-store/.test(header(req, 'cache-control') ?? '') || header(req, 'pragma') === 'no-cache',
         fresh: consistency !== undefined,
       });

@@ -18,7 +18,10 @@ export interface CaptureTable {
   readonly topic: string;
 }
 
-/** Captured by default: the tables the other tiers replicate (original design's CDC configuration). */
+/**
+ * Captured by default: the tables the other tiers replicate (original design's CDC
+ * configuration), and users and assets, whose changes evict cached answers.
+ */
 export const DEFAULT_CAPTURE_TABLES: readonly CaptureTable[] = [
   {
     table: 'transaction_history',
@@ -33,6 +36,8 @@ export const DEFAULT_CAPTURE_TABLES: readonly CaptureTable[] = [
     topic: 'defi.portfolio',
   },
   { table: 'protocols', keyColumn: 'id', captureColumns: ['id', 'name', 'category', 'chain', 'tvl_usd'], topic: 'defi.protocols' },
+  { table: 'users', keyColumn: 'id', captureColumns: ['id', 'handle', 'display_name'], topic: 'defi.users' },
+  { table: 'assets', keyColumn: 'id', captureColumns: ['id', 'symbol', 'name', 'chain', 'decimals'], topic: 'defi.assets' },
 ];
 
 export interface Config {

@@ -24,7 +24,7 @@ import type { BusMessage, BusSubscription, EventBus, ReplayRange } from '../../s
 import { decodePosition, encodePosition, type Vector } from './position.ts';
 import { createEventQueue, type OverflowPolicy } from './queue.ts';
 
-export type HubTopic = 'portfolio' | 'transactions' | 'protocols' | 'market';
+export type HubTopic = 'portfolio' | 'transactions' | 'protocols' | 'users' | 'assets' | 'market';
 
 export type HubEvent<K extends HubTopic> = Delivered<K extends 'market' ? PriceEvent : ChangeEvent>;
 
@@ -46,7 +46,14 @@ export interface EventHub {
   readonly size: number;
 }
 
-const TOPIC_NAMES: Record<HubTopic, string> = { portfolio: topics.portfolio, transactions: topics.transactions, protocols: topics.protocols, market: topics.market };
+const TOPIC_NAMES: Record<HubTopic, string> = {
+  portfolio: topics.portfolio,
+  transactions: topics.transactions,
+  protocols: topics.protocols,
+  users: topics.users,
+  assets: topics.assets,
+  market: topics.market,
+};
 const BY_NAME = new Map(Object.entries(TOPIC_NAMES).map(([k, v]) => [v, k as HubTopic]));
 
 /** Rows whose last sequence is remembered for repeat detection. */

@@ -137,6 +137,30 @@ describe('response cache', () => {
     expect((await ask(PROTOCOL, { id: 'lido' })).headers.get('x-cache')).toBe('HIT');
   });
 
+  it('evicts answers about an asset or a user renamed in Postgres, including portfolios that show them', async () => {
+    const USER = `query($h: String!) { user(handle: $h) { id displayName } }`;
+    const NAMES = `query($u: ID!) { portfolio(userId: $u) { holdings { asset { id name } } } }`;
+    const cases = [
+      [ASSET_NAME, { id: 'AAVE' }],
+      [ASSET_NAME, { id: 'UNI' }],
+      [USER, { h: 'user05' }],
+      [USER, { h: 'user06' }],
+      [NAMES, { u: whale }],
+    ] as const;
+    for (const [q, v] of cases) {
+      await ask(q, v);
+      expect((await ask(q, v)).headers.get('x-cache')).toBe('HIT');
+    }
+    await stack.tiers.postgres.query(`UPDATE assets SET name = 'Aave Token' WHERE id = 'AAVE'`);
+    await stack.tiers.postgres.query(`UPDATE users SET display_name = 'Five' WHERE handle = 'user05'`);
+    expect((await evicted(ASSET_NAME, { id: 'AAVE' })).body.data!.asset.name).toBe('Aave Token');
+    expect((await evicted(USER, { h: 'user05' })).body.data!.user.displayName).toBe('Five');
+    const names = (await evicted(NAMES, { u: whale })).body.data!.portfolio.holdings.map((h: { asset: { id: string; name: string } }) => h.asset);
+    expect(names).toContainEqual({ id: 'AAVE', name: 'Aave Token' });
+    expect((await ask(ASSET_NAME, { id: 'UNI' })).headers.get('x-cache')).toBe('HIT');
+    expect((await ask(USER, { h: 'user06' })).headers.get('x-cache')).toBe('HIT');
+  });
+
   it('evicts only the responses that read the price of an asset that ticked', async () => {
     for (const id of ['ETH', 'WBTC']) {
       await ask(ASSET_PRICE, { id });

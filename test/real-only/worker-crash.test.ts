@@ -48,9 +48,10 @@ beforeAll(async () => {
   const logger = createLogger({ level: 'silent' });
   postgres = createServerPostgres({ url: url.href, poolMax: 4, observer: () => {}, logger });
   await migratePostgres({ postgres, logger });
-  await installCapture({ postgres, tables: loadConfig({}).cdc.tables });
+  // Fixtures first, so that the change log holds only the changes under test.
   await postgres.query(`INSERT INTO assets (id, symbol, name, chain) VALUES ('ETH', 'ETH', 'Ether', 'ethereum')`);
   [{ id: userId }] = (await postgres.query<{ id: string }>(`INSERT INTO users (handle, display_name) VALUES ('crash', 'Crash') RETURNING id::text AS id`)) as [{ id: string }];
+  await installCapture({ postgres, tables: loadConfig({}).cdc.tables });
   env['CRASH_USER_ID'] = userId;
 });
 

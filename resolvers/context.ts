@@ -24,6 +24,8 @@ export interface CacheHandle {
   wrote(sequence: string): void;
   /** Statistics of the whole cache (Query.cacheStats). */
   stats(): Promise<CacheStats>;
+  /** Admin: evicts what read any of `tags`, or everything; returns how many answers were removed. */
+  purge(tags?: readonly string[]): Promise<number>;
 }
 
 export interface Context {

@@ -37,6 +37,8 @@ export interface CacheStore {
   evict(tags: readonly string[]): Promise<number>;
   /** Sweeps expired entries' bookkeeping, then counts what is stored. */
   usage(): Promise<CacheUsage>;
+  /** Removes every entry and its bookkeeping; returns how many entries it removed. */
+  clear(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,19 @@ export async function createServerCacheStore(options: RedisOptions & { observer:
       const [expired, entries, bytes] = (await run('EVAL', () => redis.eval(SWEEP_SCRIPT, 3, ...books, Date.now(), SWEEP_BATCH))) as number[];
       return { entries: entries!, bytes: bytes!, expired: expired! };
     },
+    async clear() {
+      // SCAN returns full key names; ioredis prefixes DEL's arguments itself, so strip ours.
+      let cursor = '0';
+      let removed = 0;
+      do {
+        const [next, keys] = await run('SCAN', () => redis.scan(cursor, 'MATCH', `${keyPrefix}rc:*`, 'COUNT', 1_000));
+        cursor = next;
+        const own = keys.map((k) => k.slice(keyPrefix.length));
+        removed += own.filter((k) => k.startsWith('rc:e:')).length;
+        if (own.length > 0) await run('UNLINK', () => redis.unlink(...own));
+      } while (cursor !== '0');
+      return removed;
+    },
     close: () => closeRedis(redis),
   };
 }
@@ -187,10 +202,16 @@ export function createEmbeddedCacheStore(options: { maxEntries?: number; observe
       for (const [id, { entry }] of entries) if (expired(entry, now) && remove(id)) swept++;
       return { entries: entries.size, bytes, expired: swept };
     },
-    async close() {
+    async clear() {
+      observe('CLEAR');
+      const removed = entries.size;
       entries.clear();
       byTag.clear();
       bytes = 0;
+      return removed;
+    },
+    async close() {
+      await this.clear();
     },
   };
 }

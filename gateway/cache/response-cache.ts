@@ -27,7 +27,7 @@ import { SWEEP_BATCH, type CacheEntry, type CacheStore } from '../../stores/cach
 import type { PolicyReader } from './policy.ts';
 import type { ConsistencyResult } from './consistency.ts';
 
-export type EvictionReason = 'event' | 'mutation' | 'expired';
+export type EvictionReason = 'event' | 'mutation' | 'expired' | 'purge';
 
 export interface CacheRequest {
   readonly query: string;
@@ -86,7 +86,7 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
   const { store, policies } = options;
   const logger = options.logger.child('cache');
   const counters = { hits: 0, misses: 0, bypassed: 0, stores: 0, coalesced: 0, raced: 0, errors: 0 };
-  const evictions: Record<EvictionReason, number> = { event: 0, mutation: 0, expired: 0 };
+  const evictions: Record<EvictionReason, number> = { event: 0, mutation: 0, expired: 0, purge: 0 };
   const inflight = new Map<string, Promise<ExecutionResult>>();
   const lastEvicted = new Map<string, number>();
   let clock = 0;
@@ -120,6 +120,7 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
       tag: (t) => void tags.add(t),
       invalidate: (t) => evict(t, 'mutation'),
       stats,
+      purge,
       wrote(s) {
         if (sequence === undefined || BigInt(s) > BigInt(sequence)) sequence = s;
       },
@@ -133,6 +134,16 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
    */
   function evict(tags: readonly string[], reason: EvictionReason): Promise<void> {
     if (tags.length === 0) return Promise.resolve();
+    stamp(tags);
+    let set = pendingEvictions.get(reason);
+    if (!set) pendingEvictions.set(reason, (set = new Set()));
+    for (const tag of tags) set.add(tag);
+    flushing ??= Promise.resolve().then(flushEvictions);
+    return flushing;
+  }
+
+  /** Marks `tags` as changed now: answers computed from them before this instant are not stored. */
+  function stamp(tags: readonly string[]): void {
     clock++;
     for (const tag of tags) {
       lastEvicted.delete(tag);
@@ -144,11 +155,6 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
       forgottenUpTo = at;
     }
     inflight.clear();
-    let set = pendingEvictions.get(reason);
-    if (!set) pendingEvictions.set(reason, (set = new Set()));
-    for (const tag of tags) set.add(tag);
-    flushing ??= Promise.resolve().then(flushEvictions);
-    return flushing;
   }
 
   async function flushEvictions(): Promise<void> {
@@ -169,6 +175,24 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
         }
       }),
     );
+  }
+
+  /**
+   * Admin: evicts by tags now (not batched, to report the count), or empties the whole cache.
+   * Unlike event evictions, a failure here is the admin's to see: it throws TIER_UNAVAILABLE.
+   */
+  async function purge(tags?: readonly string[]): Promise<number> {
+    if (tags && tags.length > 0) {
+      stamp(tags);
+      const removed = await store.evict(tags);
+      evictions.purge += removed;
+      return removed;
+    }
+    unreadableBefore = Date.now();
+    inflight.clear();
+    const removed = await store.clear();
+    evictions.purge += removed;
+    return removed;
   }
 
   /** Whether any entity the request read was evicted after it started. */

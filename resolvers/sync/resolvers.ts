@@ -1,5 +1,5 @@
 /** Operations fields: CDC statistics, replica status, and the admin backfill. */
-import { AppError } from '../../lib/errors.ts';
+import { requireAdmin } from '../admin.ts';
 import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
 import { backfillTable } from '../../sync-worker/backfill.ts';
 import { cdcStats, syncStatus } from '../../sync-worker/stats.ts';
@@ -11,12 +11,7 @@ export const syncResolvers: Resolvers = {
   },
   Mutation: {
     async forceSync(_, { table }, ctx) {
-      if (!ctx.admin) {
-        throw new AppError({
-          code: 'FORBIDDEN',
-          message: ctx.config.adminToken ? 'forceSync needs a valid x-admin-token header' : 'Admin operations are disabled: set ADMIN_TOKEN',
-        });
-      }
+      requireAdmin(ctx, 'forceSync');
       return backfillTable({ postgres: ctx.tiers.postgres, clickhouse: ctx.tiers.clickhouse, table, batchSize: ctx.config.cdc.backfillBatchSize });
     },
   },

@@ -59,6 +59,8 @@ export type CacheEvictions = {
   expired: Scalars['Float']['output'];
   /** A mutation through this gateway did. */
   mutation: Scalars['Float']['output'];
+  /** An admin purged it (purgeCache). */
+  purge: Scalars['Float']['output'];
 };
 
 /**
@@ -147,6 +149,12 @@ export type Mutation = {
   forceSync: SyncResult;
   /** Ingests price ticks into ClickHouse and refreshes the latest prices. */
   ingestPrices: IngestResult;
+  /**
+   * Admin (x-admin-token header): evicts the cached answers that read any of `tags` (entity
+   * tags such as "Asset:ETH", "Holdings:42", "Price:ETH"), or every cached answer when `tags` is
+   * absent. Returns how many answers were removed.
+   */
+  purgeCache: Scalars['Int']['output'];
   /** Records a transaction; valueUsd is amount x the asset's latest price. */
   recordTransaction: Transaction;
   /** Sets a position's quantity, creating the position if needed. */
@@ -161,6 +169,11 @@ export type MutationForceSyncArgs = {
 
 export type MutationIngestPricesArgs = {
   ticks: Array<PriceTickInput>;
+};
+
+
+export type MutationPurgeCacheArgs = {
+  tags?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 
@@ -680,6 +693,7 @@ export type CacheEvictionsResolvers<ContextType = Context, ParentType extends Re
   event?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   expired?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   mutation?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  purge?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type CacheStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CacheStats'] = ResolversParentTypes['CacheStats']> = {
@@ -744,6 +758,7 @@ export type IngestResultResolvers<ContextType = Context, ParentType extends Reso
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   forceSync?: Resolver<ResolversTypes['SyncResult'], ParentType, ContextType, RequireFields<MutationForceSyncArgs, 'table'>>;
   ingestPrices?: Resolver<ResolversTypes['IngestResult'], ParentType, ContextType, RequireFields<MutationIngestPricesArgs, 'ticks'>>;
+  purgeCache?: Resolver<ResolversTypes['Int'], ParentType, ContextType, Partial<MutationPurgeCacheArgs>>;
   recordTransaction?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType, RequireFields<MutationRecordTransactionArgs, 'input'>>;
   updateHolding?: Resolver<ResolversTypes['Holding'], ParentType, ContextType, RequireFields<MutationUpdateHoldingArgs, 'input'>>;
 };

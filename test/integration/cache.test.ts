@@ -21,7 +21,7 @@ let stack: Stack;
 let demo: string;
 let whale: string;
 beforeAll(async () => {
-  stack = await startStack({ worker: true, overrides: { cache: { consistencyWaitMs: 1_000 } } });
+  stack = await startStack({ worker: true, overrides: { cache: { consistencyWaitMs: 1_000 }, adminToken: 'cache-admin' } });
   const users = await stack.tiers.postgres.query<{ id: string; handle: string }>(`SELECT id::text AS id, handle FROM users WHERE handle IN ('demo', 'whale')`);
   demo = users.find((u) => u.handle === 'demo')!.id;
   whale = users.find((u) => u.handle === 'whale')!.id;
@@ -230,6 +230,29 @@ describe('response cache', () => {
     // One execution: the holdings statement ran once, not once per request.
     const holdingStatements = stack.counter.list('postgres').filter((s) => s.includes('FROM users u') && s.includes('portfolio_holdings'));
     expect(holdingStatements).toHaveLength(1);
+  });
+
+  it('lets an admin purge answers by entity tag or all of them, and nobody else', async () => {
+    const PURGE = `mutation($t: [String!]) { purgeCache(tags: $t) }`;
+    for (const id of ['MKR', 'CRV']) {
+      await ask(ASSET_NAME, { id });
+      expect((await ask(ASSET_NAME, { id })).headers.get('x-cache')).toBe('HIT');
+    }
+    const denied = await ask(PURGE, { t: ['Asset:MKR'] });
+    expect(denied.body.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
+    expect((await ask(ASSET_NAME, { id: 'MKR' })).headers.get('x-cache')).toBe('HIT');
+    const admin = { 'x-admin-token': 'cache-admin' };
+    expect((await ask(PURGE, { t: ['not a tag'] }, admin)).body.errors![0]!.extensions!['code']).toBe('INVALID_ARGUMENT');
+
+    expect((await ask(PURGE, { t: ['Asset:MKR'] }, admin)).body.data!.purgeCache).toBeGreaterThanOrEqual(1);
+    expect((await ask(ASSET_NAME, { id: 'MKR' })).headers.get('x-cache')).toBe('MISS');
+    expect((await ask(ASSET_NAME, { id: 'CRV' })).headers.get('x-cache')).toBe('HIT');
+
+    expect((await ask(PURGE, {}, admin)).body.data!.purgeCache).toBeGreaterThanOrEqual(2);
+    const stats = (await stack.gql(`{ cacheStats { entries evictions { purge } } }`)).data!.cacheStats;
+    expect(stats.entries).toBe(0);
+    expect(stats.evictions.purge).toBeGreaterThanOrEqual(3);
+    expect((await ask(ASSET_NAME, { id: 'CRV' })).headers.get('x-cache')).toBe('MISS');
   });
 
   it('does not cache responses with errors', async () => {

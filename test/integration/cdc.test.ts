@@ -12,7 +12,7 @@ import { startStack, until, type Stack } from '../stack.ts';
 let stack: Stack;
 let userId: string;
 beforeAll(async () => {
-  stack = await startStack({ worker: true });
+  stack = await startStack({ worker: true, overrides: { adminToken: 'cdc-admin' } });
   userId = (await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'user07'`))[0]!.id;
 });
 afterAll(() => stack?.stop());
@@ -146,5 +146,17 @@ describe('failures', () => {
     } finally {
       await stack.worker!.start();
     }
+  });
+});
+
+describe('backfill through the API', () => {
+  it('copies a table for an admin, and refuses anyone else without touching anything', async () => {
+    const FORCE = `mutation { forceSync(table: "protocols") { table copied total } }`;
+    const denied = await stack.gql(FORCE);
+    expect(denied.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
+    expect((await stack.gql(FORCE, {}, { 'x-admin-token': 'wrong' })).errors![0]!.extensions!['code']).toBe('FORBIDDEN');
+    const done = await stack.gql(FORCE, {}, { 'x-admin-token': 'cdc-admin' });
+    expect(done.errors).toBeUndefined();
+    expect(done.data!.forceSync).toMatchObject({ table: 'protocols', copied: 12, total: 12 });
   });
 });

@@ -35,11 +35,16 @@ async function startRedis(): Promise<void> {
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], {
     stdio: 'ignore',
   });
+  const spawnFailed = new Promise<never>((_, reject) =>
+    redis!.once('error', (error) => reject(new Error(`this test runs its own redis-server, which must be on PATH: ${error.message}`))),
+  );
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
   client.on('error', () => {});
-  await client.connect().catch(() => {});
-  await client.ping();
-  client.disconnect();
+  try {
+    await Promise.race([client.connect().catch(() => {}).then(() => client.ping()), spawnFailed]);
+  } finally {
+    client.disconnect();
+  }
 }
 
 async function stopRedis(): Promise<void> {

@@ -11,8 +11,7 @@
  *               the bookkeeping behind `usage()` (Redis itself cannot count a key pattern cheaply)
  * Writes and evictions are Lua scripts, so an entry and its tags and counters change together.
  */
-import { tierUnavailable } from '../lib/errors.ts';
-import type { StatementObserver } from './observer.ts';
+import { statementRunner, type StatementObserver } from './observer.ts';
 import { closeRedis, connectRedis, type RedisOptions } from './redis.ts';
 
 export interface CacheEntry {
@@ -100,14 +99,7 @@ export const SWEEP_BATCH = 10_000;
 export async function createServerCacheStore(options: RedisOptions & { observer: StatementObserver }): Promise<CacheStore> {
   const { keyPrefix } = options;
   const redis = await connectRedis({ ...options, autoPipelining: true });
-  const run = async <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
-    options.observer('cache', statement);
-    try {
-      return await fn();
-    } catch (error) {
-      throw tierUnavailable('redis', error);
-    }
-  };
+  const run = statementRunner(options.observer, 'cache', 'redis');
   const books = ['rc:z', 'rc:s', 'rc:b'];
   return {
     kind: 'server',

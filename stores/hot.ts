@@ -4,9 +4,8 @@
  * in-process LRU with TTL when no REDIS_URL is configured. Keys are namespaced by
  * `keyPrefix` in both so several deployments (or test suites) can share one Redis.
  */
-import { tierUnavailable } from '../lib/errors.ts';
 import { closeRedis, connectRedis, type RedisOptions } from './redis.ts';
-import type { StatementObserver } from './observer.ts';
+import { statementRunner, type StatementObserver } from './observer.ts';
 
 export interface HotEntry {
   readonly key: string;
@@ -43,14 +42,7 @@ export interface HotStore {
 /** ioredis on a Redis server (see stores/redis.ts for its failure behaviour). */
 export async function createServerHotStore(options: RedisOptions & { observer: StatementObserver }): Promise<HotStore> {
   const redis = await connectRedis(options);
-  const run = async <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
-    options.observer('redis', statement);
-    try {
-      return await fn();
-    } catch (error) {
-      throw tierUnavailable('redis', error);
-    }
-  };
+  const run = statementRunner(options.observer, 'redis', 'redis');
   return {
     kind: 'server',
     mget: (keys) => (keys.length === 0 ? Promise.resolve([]) : run('MGET', () => redis.mget(...keys))),

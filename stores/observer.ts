@@ -1,4 +1,5 @@
 /** Statement instrumentation shared by every tier: counts what each tier was asked to do. */
+import { tierUnavailable } from '../lib/errors.ts';
 
 export type TierName = 'postgres' | 'clickhouse' | 'redis' | 'vector' | 'bus' | 'cache';
 
@@ -21,5 +22,20 @@ export function createStatementCounter() {
     reset(): void {
       statements.length = 0;
     },
+  };
+}
+
+/**
+ * Runs one statement of a server tier: counted by the observer, and any failure reported as
+ * TIER_UNAVAILABLE of `tier`, so callers fall back or retry without knowing the client.
+ */
+export function statementRunner(observer: StatementObserver, counted: TierName, tier: string) {
+  return async <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
+    observer(counted, statement);
+    try {
+      return await fn();
+    } catch (error) {
+      throw tierUnavailable(tier, error);
+    }
   };
 }

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { badInput, tierUnavailable } from '../lib/errors.ts';
-import type { StatementObserver } from './observer.ts';
+import { statementRunner, type StatementObserver } from './observer.ts';
 
 export interface VectorPoint {
   readonly id: string;
@@ -116,14 +116,7 @@ export async function createQdrantVectorIndex(options: {
   const { QdrantClient } = await import('@qdrant/js-client-rest');
   const client = new QdrantClient({ url: options.url });
   const { collection } = options;
-  const call = async <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
-    options.observer('vector', statement);
-    try {
-      return await fn();
-    } catch (error) {
-      throw tierUnavailable('vector', error);
-    }
-  };
+  const call = statementRunner(options.observer, 'vector', 'vector');
   const exists = await call('collectionExists', () => client.collectionExists(collection));
   if (!exists.exists) {
     await call('createCollection', () => client.createCollection(collection, { vectors: { size: options.dimensions, distance: 'Cosine' } }));

@@ -133,7 +133,7 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
    * batch of 500 change events is one script, not 500), and the promise settles when it is done.
    */
   function evict(tags: readonly string[], reason: EvictionReason): Promise<void> {
-    if (tags.length === 0) return Promise.resolve();
+    if (tags.length === 0 || !options.enabled) return Promise.resolve();
     stamp(tags);
     let set = pendingEvictions.get(reason);
     if (!set) pendingEvictions.set(reason, (set = new Set()));
@@ -302,6 +302,7 @@ async function stats(): Promise<CacheStats> {
     stats,
 
     start(): void {
+      if (!options.enabled) return;
       // Events that came while no instance of this gateway ran were never evicted by it: what was
       // stored before it started is recomputed once (and stored again) rather than trusted.
       unreadableBefore = Date.now();

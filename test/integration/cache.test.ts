@@ -262,4 +262,19 @@ describe('response cache', () => {
     expect(again.headers.get('x-cache')).toBe('MISS');
     expect(again.body.errors![0]!.extensions!['code']).toBe('INVALID_ID');
   });
+
+  it('stays out of the way when switched off (CACHE_ENABLED=false)', async () => {
+    const off = await startStack({ overrides: { cache: { enabled: false } } });
+    try {
+      const first = await off.post({ query: ASSET_NAME, variables: { id: 'ETH' } });
+      off.counter.reset();
+      const second = await off.post({ query: ASSET_NAME, variables: { id: 'ETH' } });
+      expect(second.headers.get('x-cache')).toBeNull();
+      expect(second.body).toEqual(first.body);
+      expect(off.counter.count('postgres')).toBe(1);
+      expect(off.counter.count('cache')).toBe(0);
+    } finally {
+      await off.stop();
+    }
+  });
 });

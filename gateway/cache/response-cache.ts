@@ -203,7 +203,7 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
   }
 
   async function put(plan: CachePlan, t: RequestTracker, body: string): Promise<void> {
-    if (t.errors || !available() || body.length > options.maxEntryBytes) return;
+    if (t.errors || !available() || Buffer.byteLength(body) > options.maxEntryBytes) return;
     if (raced(t)) {
       counters.raced++;
       return;
@@ -216,7 +216,7 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
     }
   }
 
-async function stats(): Promise<CacheStats> {
+  async function stats(): Promise<CacheStats> {
     let usage = { entries: 0, bytes: 0, expired: 0 };
     try {
       if (available()) usage = await store.usage();

@@ -24,7 +24,7 @@ export type Scalars = {
   Decimal: { input: string; output: string; }
 };
 
-/** Asset metadata changes rarely and is not captured: five minutes. Prices are evicted by each new tick. */
+/** Asset metadata: five minutes, and evicted when the row changes; prices: a minute, and evicted by each new tick. */
 export type Asset = {
   __typename?: 'Asset';
   chain: Scalars['String']['output'];
@@ -41,7 +41,7 @@ export type Asset = {
 };
 
 
-/** Asset metadata changes rarely and is not captured: five minutes. Prices are evicted by each new tick. */
+/** Asset metadata: five minutes, and evicted when the row changes; prices: a minute, and evicted by each new tick. */
 export type AssetSimilarArgs = {
   k?: InputMaybe<Scalars['Int']['input']>;
 };

@@ -12,16 +12,10 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { startStandaloneServer } from '@apollo/server/standalone';
 import responseCachePlugin from '@apollo/server-plugin-response-cache';
 import { resolvers, typeDefs } from './baseline-data.ts';
+import { serveUntilSigterm } from './harness.ts';
 
 const cached = process.env.BASELINE_CACHE === '1';
 const plugins: ApolloServerPlugin[] = cached ? [ApolloServerPluginCacheControl({ defaultMaxAge: 60 }), responseCachePlugin()] : [];
 const server = new ApolloServer({ typeDefs, resolvers, plugins });
 const { url } = await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } });
-process.stdout.write(JSON.stringify({ url, whaleId: '1' }) + '\n');
-let stopping = false;
-process.on('SIGTERM', async () => {
-  if (stopping) return;
-  stopping = true;
-  await server.stop();
-  process.exit(0);
-});
+serveUntilSigterm({ url, whaleId: '1' }, () => server.stop());

@@ -12,6 +12,7 @@ import Fastify from 'fastify';
 import mercurius from 'mercurius';
 import mercuriusCacheModule from 'mercurius-cache';
 import { resolvers, typeDefs } from './baseline-data.ts';
+import { serveUntilSigterm } from './harness.ts';
 
 // mercurius-cache is CommonJS (`module.exports = plugin`) while its typings declare `export default`,
 // so under nodenext the types put the plugin at `.default`; at runtime the default import is the plugin.
@@ -22,11 +23,4 @@ const app = Fastify();
 await app.register(mercurius, { schema: typeDefs, resolvers, jit: 1, path: '/graphql' });
 if (cached) await app.register(mercuriusCache, { ttl: 60, policy: { Query: { portfolio: true } } });
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
-process.stdout.write(JSON.stringify({ url: `${address}/graphql`, whaleId: '1' }) + '\n');
-let stopping = false;
-process.on('SIGTERM', async () => {
-  if (stopping) return;
-  stopping = true;
-  await app.close();
-  process.exit(0);
-});
+serveUntilSigterm({ url: `${address}/graphql`, whaleId: '1' }, () => app.close());

@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { useResponseCache } from '@graphql-yoga/plugin-response-cache';
 import { resolvers, typeDefs } from './baseline-data.ts';
+import { serveUntilSigterm } from './harness.ts';
 
 const cached = process.env.BASELINE_CACHE === '1';
 const plugins: Plugin[] = cached ? [useResponseCache({ session: () => null, ttl: 60_000 })] : [];
@@ -17,14 +18,9 @@ const yoga = createYoga({ schema: createSchema({ typeDefs, resolvers }), graphql
 const server = createServer(yoga);
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as { port: number };
-process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}/graphql`, whaleId: '1' }) + '\n');
-let stopping = false;
-process.on('SIGTERM', async () => {
-  if (stopping) return;
-  stopping = true;
+serveUntilSigterm({ url: `http://127.0.0.1:${port}/graphql`, whaleId: '1' }, async () => {
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeAllConnections();
   await closed;
   await yoga.dispose();
-  process.exit(0);
 });

@@ -33,3 +33,19 @@ export function saveResults(name: string, fields: Record<string, unknown>): void
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(path.join(resultsDir, `${name}.json`), JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine, ...fields }, null, 2) + '\n');
 }
+
+/**
+ * For a server a benchmark starts in its own process: prints `{url, whaleId}` as one JSON line
+ * (bench/portfolio.ts reads it), then runs `stop` and exits on SIGTERM, once: the `node`
+ * package's launcher may forward the signal the process also receives.
+ */
+export function serveUntilSigterm(ready: { url: string; whaleId: string }, stop: () => Promise<void>): void {
+  process.stdout.write(JSON.stringify(ready) + '\n');
+  let stopping = false;
+  process.on('SIGTERM', async () => {
+    if (stopping) return;
+    stopping = true;
+    await stop();
+    process.exit(0);
+  });
+}

@@ -9,6 +9,7 @@ import { loadConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../migrations/migrate.ts';
 import { createTiers } from '../stores/tiers.ts';
+import { serveUntilSigterm } from './harness.ts';
 
 const profile = process.env['BENCH_PROFILE'] ?? 'embedded';
 const env: Record<string, string | undefined> = { ...process.env, PORT: '0', DATA_DIR: ':memory:', LOG_LEVEL: 'error' };
@@ -22,7 +23,6 @@ if (profile === 'real') {
   env['DATABASE_URL'] = `postgresql://postgres@127.0.0.1:5432/${db}`;
   env['REDIS_URL'] = 'redis://127.0.0.1:6379';
   env['REDIS_KEY_PREFIX'] = `ys-bench-${process.pid}:`;
-  process.on('exit', () => {});
 }
 const config = loadConfig(env);
 const logger = createLogger({ level: 'error' });
@@ -32,13 +32,7 @@ await seedDemoData({ tiers, logger });
 const gateway = createGateway({ config, tiers, logger });
 const { url } = await gateway.start();
 const [whale] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'whale'`);
-process.stdout.write(JSON.stringify({ url, whaleId: whale!.id }) + '\n');
-
-// The `node` package's launcher may forward the signal the process also receives: act once.
-let stopping = false;
-process.on('SIGTERM', async () => {
-  if (stopping) return;
-  stopping = true;
+serveUntilSigterm({ url, whaleId: whale!.id }, async () => {
   await gateway.stop();
   await tiers.close();
   if (config.postgres.url) {
@@ -47,7 +41,6 @@ process.on('SIGTERM', async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${new URL(config.postgres.url).pathname.slice(1)} WITH (FORCE)`);
     await admin.end();
   }
-  process.exit(0);
 });
 
 // BENCH_CPU_PROFILE=<file>: profile this process for 5 s, starting 3 s after it is ready (during load).

@@ -7,7 +7,7 @@
  * Every captured table has its tags here; a table captured without them is evicted by
  * max-age only.
  */
-import type { ChangeEvent, PriceEvent } from './events.ts';
+import { changedValues, type ChangeEvent, type PriceEvent } from './events.ts';
 
 export const cacheTags = {
   user: (id: string) => `User:${id}`,
@@ -24,27 +24,17 @@ export const cacheTags = {
   volume: (protocolId: string) => `Volume:${protocolId}`,
 } as const;
 
-/** Both versions of the row matter: a holding that moved between users changes both portfolios. */
-function values(event: ChangeEvent, column: string): string[] {
-  const out = new Set<string>();
-  for (const doc of [event.before, event.after]) {
-    const value = doc?.[column];
-    if (typeof value === 'string') out.add(value);
-  }
-  return [...out];
-}
-
 /** The entities a change of a captured row touched. */
 export function tagsOfChange(event: ChangeEvent): string[] {
   switch (event.table) {
     case 'portfolio_holdings':
-      return values(event, 'user_id').map(cacheTags.holdings);
+      return changedValues(event, 'user_id').map(cacheTags.holdings);
     case 'transaction_history':
-      return [...values(event, 'user_id').map(cacheTags.transactions), ...values(event, 'protocol_id').map(cacheTags.volume)];
+      return [...changedValues(event, 'user_id').map(cacheTags.transactions), ...changedValues(event, 'protocol_id').map(cacheTags.volume)];
     case 'protocols':
       return [cacheTags.protocol(event.key)];
     case 'users':
-      return [cacheTags.user(event.key), ...values(event, 'handle').map(cacheTags.userHandle)];
+      return [cacheTags.user(event.key), ...changedValues(event, 'handle').map(cacheTags.userHandle)];
     case 'assets':
       return [cacheTags.asset(event.key)];
     default:

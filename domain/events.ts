@@ -19,6 +19,16 @@ export interface ChangeEvent {
   readonly after: RowDoc | null;
 }
 
+/** The values of `column` in the row before and after the change, without repeats (a row may move between users). */
+export function changedValues(event: ChangeEvent, column: string): string[] {
+  const out = new Set<string>();
+  for (const doc of [event.before, event.after]) {
+    const value = doc?.[column];
+    if (typeof value === 'string') out.add(value);
+  }
+  return [...out];
+}
+
 /** A new latest price, on the market topic, keyed by the asset id. */
 export interface PriceEvent {
   readonly assetId: string;

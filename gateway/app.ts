@@ -22,7 +22,7 @@ import type { Tiers } from '../stores/tiers.ts';
 import { createApollo } from './apollo.ts';
 import { createConsistencyGate } from './cache/consistency.ts';
 import { createPolicyReader } from './cache/policy.ts';
-import { createResponseCache, type CachePlan, type ExecutionResult, type RequestTracker } from './cache/response-cache.ts';
+import { createResponseCache, type CachePlan, type CacheRequest, type ExecutionResult, type RequestTracker } from './cache/response-cache.ts';
 import { loadGraphiql } from './graphiql.ts';
 import { createFormatError } from './plugins/errors.ts';
 import { createEventHub } from './subscriptions/hub.ts';
@@ -75,14 +75,15 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     tiers,
     logger,
     cache: tracker,
-    // Tags only matter to a cache that stores responses.
-    loaders: createLoaders({ tiers, batching: config.gateway.batching, tag: config.cache.enabled ? tracker.tag : undefined }),
+    // Tags only matter to a response that may be stored.
+    loaders: createLoaders({ tiers, batching: config.gateway.batching, tag: tracker.storing ? tracker.tag : undefined }),
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     // Every response carries the request id (the client's, or a fresh one) for log correlation.
-    const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w.:-]{1,128}$/.test(req.headers['x-request-id']) && req.headers['x-request-id']) || randomUUID();
+    const clientId = header(req, 'x-request-id');
+    const requestId = (clientId && /^[\w.:-]{1,128}$/.test(clientId) && clientId) || randomUUID();
     res.setHeader('x-request-id', requestId);
     if (url.pathname === config.gateway.graphqlPath) {
       if (req.method === 'GET' && graphiql && !url.search && (req.headers.accept ?? '').includes('text/html')) {
@@ -101,8 +102,6 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
   }
 
   async function graphql(server: ApolloServer<Context>, req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req);
@@ -132,7 +131,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
         bypass: /no-cache|no-store/.test(header(req, 'cache-control') ?? '') || header(req, 'pragma') === 'no-cache',
         fresh: consistency !== undefined,
       });
-    if (plan?.read) {
+    if (plan) {
       const hit = await cache.lookup(plan);
       if (hit) {
         return send(res, 200, 'application/json; charset=utf-8', hit.body, { 'x-cache': 'HIT', 'x-cache-policy': policyHeader(plan), age: String(Math.floor((Date.now() - hit.storedAt) / 1000)) });
@@ -140,6 +139,8 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     }
     const execute = async (tracker: RequestTracker): Promise<ExecutionResult> => {
       tracker.consistency = consistency;
+      const headers = new HeaderMap();
+      for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
       const response = await server.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
         context: async () => context(requestId, header(req, 'x-admin-token'), tracker),
@@ -156,7 +157,7 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
       return { status: response.status ?? 200, headers: out, body: text };
     };
     const result = plan ? await cache.fill(plan, execute) : await execute(cache.tracker());
-    res.writeHead(result.status, plan ? { ...result.headers, 'x-cache': plan.read ? 'MISS' : 'BYPASS', 'x-cache-policy': policyHeader(plan) } : result.headers);
+    res.writeHead(result.status, plan ? { ...result.headers, 'x-cache': plan.id === undefined ? 'BYPASS' : 'MISS', 'x-cache-policy': policyHeader(plan) } : result.headers);
     res.end(result.body);
   }
 
@@ -211,7 +212,7 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
 }
 
 /** The parts of a single-operation JSON body the cache keys on; undefined for anything else (batches, no query text). */
-function cacheableBody(body: unknown): { query: string; operationName?: string | null; variables?: Record<string, unknown> | null; extensions?: Record<string, unknown> | null } | undefined {
+function cacheableBody(body: unknown): Pick<CacheRequest, 'query' | 'operationName' | 'variables' | 'extensions'> | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const b = body as Record<string, unknown>;
   if (typeof b['query'] !== 'string') return undefined;

@@ -76,6 +76,17 @@ async function copyOf(tier: 'postgres' | 'clickhouse'): Promise<string> {
   return dir;
 }
 
+/** The run is refused with CONFLICT naming the edited file. */
+async function expectConflict(run: Promise<unknown>, file: string): Promise<void> {
+  const error = await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe('CONFLICT');
+  expect((error as AppError).message).toContain(file);
+}
+
 describe('migrate', () => {
   it('applies every file of migrations/postgres and migrations/clickhouse on an empty database', async () => {
     const result = await migrate({ postgres, clickhouse, logger });
@@ -136,13 +147,7 @@ describe('migrate', () => {
     await writeFile(path.join(dir, '999_after.sql'), 'CREATE TABLE migrate_after_conflict (id integer);\n');
     const before = await pgMigrations();
 
-    const error = await migratePostgres({ postgres, logger, dir }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('CONFLICT');
-    expect((error as AppError).message).toContain(first!);
+    await expectConflict(migratePostgres({ postgres, logger, dir }), first!);
 
     expect(await pgMigrations()).toEqual(before);
     expect(await postgres.query<{ t: string | null }>(`SELECT to_regclass('migrate_after_conflict')::text AS t`)).toEqual([{ t: null }]);
@@ -157,13 +162,7 @@ describe('migrate', () => {
     await appendFile(path.join(dir, last), '\n-- edited after it ran\n');
     const before = await chMigrationRows();
 
-    const error = await migrateClickhouse({ clickhouse, logger, dir }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('CONFLICT');
-    expect((error as AppError).message).toContain(last);
+    await expectConflict(migrateClickhouse({ clickhouse, logger, dir }), last);
     expect(await chMigrationRows()).toBe(before);
   });
 });

@@ -139,8 +139,10 @@ export async function createServerCacheStore(options: RedisOptions & { observer:
 }
 
 /** In-process stand-in: the same semantics in Maps, least recently stored dropped past `maxEntries`. */
-export function createEmbeddedCacheStore(options: { maxEntries?: number; observer: StatementObserver }): CacheStore {
-  const maxEntries = options.maxEntries ?? 10_000;
+/** Entries the in-process cache keeps; the least recently stored goes first. */
+const EMBEDDED_MAX_ENTRIES = 10_000;
+
+export function createEmbeddedCacheStore(options: { observer: StatementObserver }): CacheStore {
   const entries = new Map<string, { entry: CacheEntry; size: number; tags: readonly string[] }>();
   const byTag = new Map<string, Set<string>>();
   let bytes = 0;
@@ -178,7 +180,7 @@ export function createEmbeddedCacheStore(options: { maxEntries?: number; observe
         if (!ids) byTag.set(tag, (ids = new Set()));
         ids.add(id);
       }
-      if (entries.size > maxEntries) remove(entries.keys().next().value as string);
+      if (entries.size > EMBEDDED_MAX_ENTRIES) remove(entries.keys().next().value as string);
     },
     async evict(tags) {
       if (tags.length === 0) return 0;

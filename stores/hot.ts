@@ -109,18 +109,12 @@ export function createEmbeddedHotStore(options: { maxEntries?: number; observer:
     data.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : Date.now() + ttlMs });
     if (data.size > maxEntries) data.delete(data.keys().next().value as string);
   };
-  const hash = (key: string) => {
-    const value = get(key) as Map<string, string> | undefined;
-    if (value instanceof Map) return value;
-    const created = new Map<string, string>();
-    put(key, created);
-    return created;
-  };
-  const sortedSet = (key: string) => {
-    const value = get(key) as Map<string, number> | undefined;
-    if (value instanceof Map) return value;
-    const created = new Map<string, number>();
-    put(key, created);
+  /** The hash (string values) or sorted set (number scores) at `key`, created empty if absent. */
+  const mapAt = <V extends string | number>(key: string): Map<string, V> => {
+    const value = get(key);
+    if (value instanceof Map) return value as Map<string, V>;
+    const created = new Map<string, V>();
+    put(key, created as Value);
     return created;
   };
   const observe = (statement: string) => options.observer('redis', statement);
@@ -151,18 +145,18 @@ export function createEmbeddedHotStore(options: { maxEntries?: number; observer:
     async apply(ops) {
       if (ops.length > 0) observe('PIPELINE');
       for (const o of ops) {
-        if (o.op === 'hset') for (const [f, v] of Object.entries(o.fields)) (hash(o.key) as Map<string, string>).set(f, v);
-        else if (o.op === 'hdel') for (const f of o.fields) hash(o.key).delete(f);
+        if (o.op === 'hset') for (const [f, v] of Object.entries(o.fields)) mapAt<string>(o.key).set(f, v);
+        else if (o.op === 'hdel') for (const f of o.fields) mapAt<string>(o.key).delete(f);
         else if (o.op === 'set') put(o.key, o.value, o.ttlMs);
         else if (o.op === 'del') for (const k of o.keys) data.delete(k);
         else if (o.op === 'zadd') {
-          const z = sortedSet(o.key);
+          const z = mapAt<number>(o.key);
           z.set(o.member, o.score);
           if (z.size > o.keep) {
             const lowest = [...z].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).slice(0, z.size - o.keep);
             for (const [m] of lowest) z.delete(m);
           }
-        } else for (const m of o.members) sortedSet(o.key).delete(m);
+        } else for (const m of o.members) mapAt<number>(o.key).delete(m);
       }
     },
     async zrevrange(key, count) {

@@ -102,9 +102,9 @@ export function createServerPostgres(options: { url: string; poolMax: number; ob
  * so two connections' extended-protocol sequences (Parse, Bind, Execute) can interleave and
  * bind one client's parameters to another's statement: seen here as wrong rows under
  * concurrent loaders. PGlite runs one statement at a time anyway, so one connection costs no
- * throughput; `poolMax` is ignored.
+ * throughput.
  */
-export async function createEmbeddedPostgres(options: { dataDir: string; poolMax: number; observer: StatementObserver; logger: Logger }): Promise<Postgres> {
+export async function createEmbeddedPostgres(options: { dataDir: string; observer: StatementObserver; logger: Logger }): Promise<Postgres> {
   const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
   const db = options.dataDir === ':memory:' ? new PGlite() : new PGlite(options.dataDir);
   await db.waitReady;

@@ -16,8 +16,11 @@ export interface RedisOptions {
   readonly autoPipelining?: boolean;
 }
 
-/** Connects and waits until the connection is ready; fails with TIER_UNAVAILABLE after `connectTimeoutMs`. */
-export async function connectRedis(options: RedisOptions, connectTimeoutMs = 5_000): Promise<Redis> {
+/** How long a start waits for Redis before failing. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Connects and waits until the connection is ready; fails with TIER_UNAVAILABLE after CONNECT_TIMEOUT_MS. */
+export async function connectRedis(options: RedisOptions): Promise<Redis> {
   const redis = new Redis(options.url, {
     keyPrefix: options.keyPrefix,
     commandTimeout: options.timeoutMs,
@@ -28,13 +31,12 @@ export async function connectRedis(options: RedisOptions, connectTimeoutMs = 5_0
   });
   // Without a listener an 'error' event would crash the process; failures surface per command.
   redis.on('error', () => {});
-  if (redis.status === 'ready') return redis;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
       redis.disconnect();
-      reject(tierUnavailable('redis', new Error(`not ready after ${connectTimeoutMs} ms`)));
-    }, connectTimeoutMs);
+      reject(tierUnavailable('redis', new Error(`not ready after ${CONNECT_TIMEOUT_MS} ms`)));
+    }, CONNECT_TIMEOUT_MS);
     const onReady = () => {
       clearTimeout(timer);
       resolve();

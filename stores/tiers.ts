@@ -50,7 +50,7 @@ export async function createTiers(options: { config: Config; logger: Logger; obs
     const postgres = await open(
       config.postgres.url
         ? createServerPostgres({ url: config.postgres.url, poolMax: config.postgres.poolMax, observer, logger: logger.child('postgres') })
-        : createEmbeddedPostgres({ dataDir: embeddedDir(config, 'pglite'), poolMax: config.postgres.poolMax, observer, logger: logger.child('postgres') }),
+        : createEmbeddedPostgres({ dataDir: embeddedDir(config, 'pglite'), observer, logger: logger.child('postgres') }),
     );
     const clickhouse = await open(
       config.clickhouse.url

@@ -69,16 +69,19 @@ export async function backfillTable(options: {
 async function tombstoneMissing(args: { clickhouse: Clickhouse; spec: (typeof replicaSpecs)[string]; from: string | null; to: string | null; present: Set<string> }): Promise<number> {
   const { clickhouse, spec } = args;
   const keyType = spec.keyType === 'bigint' ? 'UInt64' : 'String';
-  const live = await clickhouse.query<Record<string, unknown> & { _key: string; _v: string }>(
-    `SELECT *, toString(${spec.key}) AS _key, toString(_version) AS _v FROM ${spec.replica} FINAL
-     WHERE _deleted = 0
+  const inRange = `_deleted = 0
        AND ({hasFrom:UInt8} = 0 OR ${spec.key} > {from:${keyType}})
-       AND ({hasTo:UInt8} = 0 OR ${spec.key} <= {to:${keyType}})`,
-    { hasFrom: args.from === null ? 0 : 1, from: args.from ?? (keyType === 'UInt64' ? 0 : ''), hasTo: args.to === null ? 0 : 1, to: args.to ?? (keyType === 'UInt64' ? 0 : '') },
+       AND ({hasTo:UInt8} = 0 OR ${spec.key} <= {to:${keyType}})`;
+  const range = { hasFrom: args.from === null ? 0 : 1, from: args.from ?? (keyType === 'UInt64' ? 0 : ''), hasTo: args.to === null ? 0 : 1, to: args.to ?? (keyType === 'UInt64' ? 0 : '') };
+  // Keys first: usually every live row is still in Postgres, and whole rows are read only for those that are not.
+  const live = await clickhouse.query<{ _key: string }>(`SELECT toString(${spec.key}) AS _key FROM ${spec.replica} FINAL WHERE ${inRange}`, range);
+  const goneKeys = live.map((r) => r._key).filter((k) => !args.present.has(k));
+  if (goneKeys.length === 0) return 0;
+  const gone = await clickhouse.query<Record<string, unknown> & { _v: string }>(
+    `SELECT *, toString(_version) AS _v FROM ${spec.replica} FINAL WHERE ${inRange} AND toString(${spec.key}) IN {keys:Array(String)}`,
+    { ...range, keys: goneKeys },
   );
-  const gone = live.filter((r) => !args.present.has(r._key));
-  if (gone.length === 0) return 0;
   // A tombstone outranks the live version; keys are never reused (identity columns), so nothing newer can follow.
-  await clickhouse.insert(spec.replica, gone.map((r) => ({ ...toReplicaRow(spec, r, { version: String(BigInt(r._v) + 1n), deleted: true }) })));
+  await clickhouse.insert(spec.replica, gone.map((r) => toReplicaRow(spec, r, { version: String(BigInt(r._v) + 1n), deleted: true })));
   return gone.length;
 }

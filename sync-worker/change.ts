@@ -1,8 +1,7 @@
 /** A captured change as the worker handles it. */
+import type { ChangeEvent, RowDoc } from '../domain/events.ts';
 
-export type Operation = 'INSERT' | 'UPDATE' | 'DELETE';
-
-import type { RowDoc } from '../domain/events.ts';
+export type Operation = ChangeEvent['operation'];
 
 export interface Change {
   readonly id: string;

@@ -24,8 +24,6 @@ export interface BatchOutcome {
   readonly processed: number;
   readonly failed: number;
   readonly deadLettered: number;
-  /** Highest sequence marked processed in this batch, if any. */
-  readonly lastSeq: string | null;
 }
 
 const isOutage = (error: unknown) => error instanceof AppError && error.code === 'TIER_UNAVAILABLE';
@@ -44,12 +42,12 @@ export function createChangeProcessor(options: { tiers: Tiers; config: Config; l
   async function processBatch(): Promise<BatchOutcome> {
     return tiers.postgres.transaction(async (tx) => {
       const changes = await claimBatch(tx, config.cdc.batchSize);
-      if (changes.length === 0) return { claimed: 0, processed: 0, failed: 0, deadLettered: 0, lastSeq: null };
+      if (changes.length === 0) return { claimed: 0, processed: 0, failed: 0, deadLettered: 0 };
       try {
         await applyAll(changes);
         await markProcessed(tx, changes.map((c) => c.seq));
         options.onApplied?.(changes);
-        return { claimed: changes.length, processed: changes.length, failed: 0, deadLettered: 0, lastSeq: changes.at(-1)!.seq };
+        return { claimed: changes.length, processed: changes.length, failed: 0, deadLettered: 0 };
       } catch (error) {
         if (isOutage(error)) throw error;
         logger.warn('batch failed; applying its changes one by one', { error, size: changes.length });
@@ -82,7 +80,7 @@ export function createChangeProcessor(options: { tiers: Tiers; config: Config; l
       }
       await markProcessed(tx, done.map((c) => c.seq));
       if (done.length > 0) options.onApplied?.(done);
-      return { claimed: changes.length, processed: done.length, failed, deadLettered, lastSeq: done.at(-1)?.seq ?? null };
+      return { claimed: changes.length, processed: done.length, failed, deadLettered };
     });
   }
 

@@ -26,8 +26,6 @@ export interface SyncWorker {
   stop(): Promise<void>;
   /** Processes batches until nothing is claimable now (tests, CLI). */
   drain(): Promise<{ processed: number; failed: number; deadLettered: number }>;
-  /** Wakes the loop at once (in-process writers on embedded Postgres). */
-  wake(): void;
 }
 
 /** How often processed changes are pruned. */
@@ -178,6 +176,5 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
         if (outcome.claimed === 0 || outcome.processed === 0) return total;
       }
     },
-    wake,
   };
 }

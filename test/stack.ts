@@ -123,7 +123,7 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
 }
 
 /** Polls `probe` every 25 ms until it returns something truthy; fails after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -75,4 +75,3 @@ export function createConsistencyGate(options: { postgres: Postgres }) {
   };
 }
 
-export type ConsistencyGate = ReturnType<typeof createConsistencyGate>;

@@ -27,7 +27,7 @@ import { SWEEP_BATCH, type CacheEntry, type CacheStore } from '../../stores/cach
 import type { PolicyReader } from './policy.ts';
 import type { ConsistencyResult } from './consistency.ts';
 
-export type EvictionReason = 'event' | 'mutation' | 'expired' | 'purge';
+type EvictionReason = 'event' | 'mutation' | 'expired' | 'purge';
 
 export interface CacheRequest {
   readonly query: string;
@@ -43,15 +43,16 @@ export interface CacheRequest {
 }
 
 export interface CachePlan {
-  readonly id: string;
+  /** The entry's key; undefined when this request neither reads nor stores (a bypass, a consistency token). */
+  readonly id: string | undefined;
   readonly maxAgeMs: number;
   readonly scope: 'PUBLIC' | 'PRIVATE';
-  readonly read: boolean;
-  readonly write: boolean;
 }
 
 /** What the execution of one request reports to the cache; resolvers see it as a CacheHandle. */
 export interface RequestTracker extends CacheHandle {
+  /** Whether the response may be stored: only then do the entities it reads need recording. */
+  readonly storing: boolean;
   readonly tags: ReadonlySet<string>;
   readonly startedAt: number;
   /** Set by the Apollo plugin when the response has errors: never cached. */
@@ -106,10 +107,11 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
     downUntil = Date.now() + BREAKER_MS;
   };
 
-  function tracker(): RequestTracker {
+  function tracker(storing = false): RequestTracker {
     const tags = new Set<string>();
     let sequence: string | undefined;
     return {
+      storing,
       tags,
       startedAt: clock,
       errors: false,
@@ -202,14 +204,14 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
     return false;
   }
 
-  async function put(plan: CachePlan, t: RequestTracker, body: string): Promise<void> {
+  async function put(id: string, maxAgeMs: number, t: RequestTracker, body: string): Promise<void> {
     if (t.errors || !available() || Buffer.byteLength(body) > options.maxEntryBytes) return;
     if (raced(t)) {
       counters.raced++;
       return;
     }
     try {
-      await store.set(plan.id, { body, storedAt: Date.now(), maxAgeMs: plan.maxAgeMs }, [...t.tags]);
+      await store.set(id, { body, storedAt: Date.now(), maxAgeMs }, [...t.tags]);
       counters.stores++;
     } catch (error) {
       failed('store', error);
@@ -247,14 +249,14 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
       const maxAgeMs = Math.min(policy.maxAgeMs, requestedTtl);
       const bypass = request.bypass || ext?.['cache'] === false || maxAgeMs <= 0;
       if (bypass) counters.bypassed++;
+      if (bypass || request.fresh) return { id: undefined, maxAgeMs, scope: policy.scope };
       const material = `${policy.scope === 'PRIVATE' ? request.viewer : ''}\u0000${request.operationName ?? ''}\u0000${request.query}\u0000${stableJson(request.variables ?? {})}`;
-      const id = createHash('sha256').update(material).digest('base64url');
-      return { id, maxAgeMs, scope: policy.scope, read: !bypass && !request.fresh, write: !bypass && !request.fresh };
+      return { id: createHash('sha256').update(material).digest('base64url'), maxAgeMs, scope: policy.scope };
     },
 
     /** The stored response, if one is fresh enough for this plan. */
     async lookup(plan: CachePlan): Promise<CacheEntry | undefined> {
-      if (!available()) return undefined;
+      if (plan.id === undefined || !available()) return undefined;
       let entry: CacheEntry | null;
       try {
         entry = await store.get(plan.id);
@@ -276,26 +278,28 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
      * it succeeded without errors and nothing it read changed meanwhile.
      */
     fill(plan: CachePlan, execute: (t: RequestTracker) => Promise<ExecutionResult>): Promise<ExecutionResult> {
-      const running = plan.read ? inflight.get(plan.id) : undefined;
+      const { id } = plan;
+      if (id === undefined) return execute(tracker());
+      const running = inflight.get(id);
       if (running) {
         counters.coalesced++;
         return running;
       }
-      const t = tracker();
+      const t = tracker(true);
       const run: Promise<ExecutionResult> = execute(t)
         .then(async (result) => {
-          if (plan.write && result.status === 200) await put(plan, t, result.body);
+          if (result.status === 200) await put(id, plan.maxAgeMs, t, result.body);
           return result;
         })
         .finally(() => {
-          if (inflight.get(plan.id) === run) inflight.delete(plan.id);
+          if (inflight.get(id) === run) inflight.delete(id);
         });
-      if (plan.read) inflight.set(plan.id, run);
+      inflight.set(id, run);
       return run;
     },
 
     /** A tracker for a request the cache does not store (mutations, uncacheable queries). */
-    tracker,
+    tracker: () => tracker(),
 
     evict,
 
@@ -327,4 +331,3 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
   };
 }
 
-export type ResponseCache = ReturnType<typeof createResponseCache>;

@@ -17,14 +17,14 @@
  * Besides subscriptions, `onEvent` sees every new event of every topic: the response cache
  * evicts by it.
  */
-import type { ChangeEvent, Delivered, PriceEvent } from '../../domain/events.ts';
+import { changedValues, type ChangeEvent, type Delivered, type PriceEvent } from '../../domain/events.ts';
 import { topics } from '../../domain/topics.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { BusMessage, BusSubscription, EventBus, ReplayRange } from '../../stores/bus.ts';
 import { decodePosition, encodePosition, type Vector } from './position.ts';
 import { createEventQueue, type OverflowPolicy } from './queue.ts';
 
-export type HubTopic = 'portfolio' | 'transactions' | 'protocols' | 'users' | 'assets' | 'market';
+export type HubTopic = keyof typeof topics;
 
 export type HubEvent<K extends HubTopic> = Delivered<K extends 'market' ? PriceEvent : ChangeEvent>;
 
@@ -46,15 +46,7 @@ export interface EventHub {
   readonly size: number;
 }
 
-const TOPIC_NAMES: Record<HubTopic, string> = {
-  portfolio: topics.portfolio,
-  transactions: topics.transactions,
-  protocols: topics.protocols,
-  users: topics.users,
-  assets: topics.assets,
-  market: topics.market,
-};
-const BY_NAME = new Map(Object.entries(TOPIC_NAMES).map(([k, v]) => [v, k as HubTopic]));
+const BY_NAME = new Map<string, HubTopic>(Object.entries(topics).map(([k, v]) => [v, k as HubTopic]));
 
 /** Rows whose last sequence is remembered for repeat detection. */
 const SEEN_ROWS = 100_000;
@@ -62,12 +54,11 @@ const SEEN_ROWS = 100_000;
 /** The keys (users or assets) an event is news for. */
 function keysOf(topic: HubTopic, event: ChangeEvent | PriceEvent): string[] {
   if (topic === 'market') return [(event as PriceEvent).assetId];
-  const change = event as ChangeEvent;
   // A row that moved between users is news for both.
-  return [...new Set([change.before?.['user_id'], change.after?.['user_id']].filter((u): u is string => typeof u === 'string'))];
+  return changedValues(event as ChangeEvent, 'user_id');
 }
 
-export type HubObserver = (event: { readonly topic: 'market'; readonly event: PriceEvent } | { readonly topic: Exclude<HubTopic, 'market'>; readonly event: ChangeEvent }) => void;
+type HubObserver = (event: { readonly topic: 'market'; readonly event: PriceEvent } | { readonly topic: Exclude<HubTopic, 'market'>; readonly event: ChangeEvent }) => void;
 
 export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent?: HubObserver }): EventHub {
   const logger = options.logger.child('events');
@@ -89,7 +80,7 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
     return false;
   };
 
-  const parse = (topic: HubTopic, m: BusMessage): ChangeEvent | PriceEvent | undefined => {
+  const parse = (m: BusMessage): ChangeEvent | PriceEvent | undefined => {
     try {
       return JSON.parse(m.value) as ChangeEvent | PriceEvent;
     } catch (error) {
@@ -104,7 +95,7 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
       if (!topic) continue;
       const vector = next.get(topic)!;
       vector.set(m.partition, BigInt(m.offset) + 1n);
-      const event = parse(topic, m);
+      const event = parse(m);
       if (!event || (topic !== 'market' && isRepeat(topic, event as ChangeEvent, lastSeq))) continue;
       options.onEvent?.({ topic, event } as Parameters<HubObserver>[0]);
       // One delivered object for all its subscribers: they share the loaders of this event.
@@ -123,13 +114,13 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
     const ranges: ReplayRange[] = [];
     for (const [partition, to] of upTo) {
       const from = after.get(partition) ?? to;
-      if (to > from) ranges.push({ topic: TOPIC_NAMES[topic], partition, from: String(from), to: String(to) });
+      if (to > from) ranges.push({ topic: topics[topic], partition, from: String(from), to: String(to) });
     }
     const found: Array<{ event: ChangeEvent | PriceEvent; partition: number; offset: bigint; seq: bigint }> = [];
     const seen = new Map<string, bigint>();
     await options.bus.replay(ranges, async (messages) => {
       for (const m of messages) {
-        const event = parse(topic, m);
+        const event = parse(m);
         if (!event || !keysOf(topic, event).some((k) => keys.has(k))) continue;
         if (topic !== 'market' && isRepeat(topic, event as ChangeEvent, seen)) continue;
         const seq = topic === 'market' ? BigInt(m.offset) : BigInt((event as ChangeEvent).sequence);
@@ -153,7 +144,7 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
 
   return {
     async start() {
-      subscription = await options.bus.subscribe({ topics: Object.values(TOPIC_NAMES), onMessages });
+      subscription = await options.bus.subscribe({ topics: Object.values(topics), onMessages });
       for (const [name, partitions] of subscription.startOffsets) {
         const topic = BY_NAME.get(name)!;
         const vector = next.get(topic) ?? new Map<number, bigint>();

@@ -8,12 +8,13 @@ export function encodePosition(vector: ReadonlyMap<number, bigint>): string {
   return Buffer.from([...vector].map(([p, o]) => `${p}:${o}`).join(',')).toString('base64url');
 }
 
-export function decodePosition(token: string, field = 'after'): Vector {
+/** The `after` argument of a subscription; INVALID_ARGUMENT when it is not a position this API gave. */
+export function decodePosition(token: string): Vector {
   const text = Buffer.from(token, 'base64url').toString('utf8');
   const vector: Vector = new Map();
   for (const pair of text.split(',')) {
     const m = /^(\d{1,6}):(\d{1,19})$/.exec(pair);
-    if (!m) throw badInput('INVALID_ARGUMENT', `${field} is not a position returned by this API`, { field });
+    if (!m) throw badInput('INVALID_ARGUMENT', 'after is not a position returned by this API', { field: 'after' });
     vector.set(Number(m[1]), BigInt(m[2]!));
   }
   return vector;

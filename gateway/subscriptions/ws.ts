@@ -59,7 +59,9 @@ export function attachSubscriptions(options: {
   };
 
   const contextFor = (requestId: string): Context => {
-    let loaders = createLoaders({ tiers, batching: config.gateway.batching });
+    // Built only when a query or mutation sent over the socket needs them: a subscription's
+    // fields are resolved with the loaders of each event.
+    let loaders: Loaders | undefined;
     const renew = (event: object) => (loaders = loadersFor(event));
     const events: EventStreams = {
       portfolio: (userId, after) =>
@@ -76,7 +78,7 @@ export function attachSubscriptions(options: {
       events,
       cache: options.cache(),
       get loaders() {
-        return loaders;
+        return (loaders ??= createLoaders({ tiers, batching: config.gateway.batching }));
       },
     };
   };

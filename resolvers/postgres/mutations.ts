@@ -37,13 +37,17 @@ async function valueOf(ctx: Context, amount: bigint, assetId: string, field: str
 }
 
 /**
- * Runs one write in a transaction and reads the change sequence its capture trigger recorded
- * (none when no captured column changed); then evicts `tags` and reports the sequence.
+ * Runs a write of one row of `table` in a transaction and reads the change sequence its capture
+ * trigger recorded (none when no captured column changed); then evicts `tags` and reports the
+ * sequence. The row is found by its key through the change log's per-row index.
  */
-async function write<T>(ctx: Context, tags: readonly string[], statement: (tx: Queryable) => Promise<T>): Promise<T> {
+async function write<T extends { id: string }>(ctx: Context, table: string, tags: readonly string[], statement: (tx: Queryable) => Promise<T>): Promise<T> {
   const { row, sequence } = await ctx.tiers.postgres.transaction(async (tx) => {
     const row = await statement(tx);
-    const [log] = await tx.query<{ seq: string | null }>(`SELECT max(seq)::text AS seq FROM cdc.change_log WHERE transaction_id = txid_current()::text`);
+    const [log] = await tx.query<{ seq: string | null }>(
+      `SELECT max(seq)::text AS seq FROM cdc.change_log WHERE table_name = $1 AND row_key = $2 AND transaction_id = txid_current()::text`,
+      [table, row.id],
+    );
     return { row, sequence: log?.seq ?? null };
   });
   await ctx.cache.invalidate(tags);
@@ -69,7 +73,7 @@ export async function recordTransaction(ctx: Context, input: RecordTransactionIn
   const valueUsd = await valueOf(ctx, amount, assetId, 'input.amount');
   const tags = [cacheTags.transactions(userId), ...(protocolId ? [cacheTags.volume(protocolId)] : [])];
   try {
-    return await write(ctx, tags, async (tx) => {
+    return await write(ctx, 'transaction_history', tags, async (tx) => {
       const [row] = await tx.query<TransactionRow>(
         `INSERT INTO transaction_history AS t (user_id, asset_id, protocol_id, type, amount, value_usd, tx_hash, occurred_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -91,7 +95,7 @@ export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Pr
   if (quantity < 0n) throw badInput('INVALID_DECIMAL', 'input.quantity must not be negative', { field: 'input.quantity' });
   const valueUsd = await valueOf(ctx, quantity, assetId, 'input.quantity');
   try {
-    return await write(ctx, [cacheTags.holdings(userId)], async (tx) => {
+    return await write(ctx, 'portfolio_holdings', [cacheTags.holdings(userId)], async (tx) => {
       const [row] = await tx.query<HoldingRow>(
         `INSERT INTO portfolio_holdings AS h (user_id, asset_id, protocol_id, quantity, value_usd)
          VALUES ($1, $2, $3, $4, $5)

@@ -4,7 +4,7 @@ import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { Resolvers, TransactionConnection } from '../../schema/generated/resolvers-types.ts';
 import { exactlyOne, intInRange } from '../args.ts';
 import type { Context } from '../context.ts';
-import type { TransactionRow } from '../rows.ts';
+import type { PortfolioParent, TransactionRow } from '../rows.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { recordTransaction, updateHolding } from './mutations.ts';
 
@@ -17,6 +17,11 @@ async function transactionPage(ctx: Context, userId: string, first: number | nul
   const page = rows.slice(0, size);
   const edges = page.map((node) => ({ cursor: encodeCursor({ occurredAt: node.occurredAt, id: node.id }), node }));
   return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/** A user's portfolio: the holdings (empty for an unknown user), shared by queries and subscriptions. */
+export async function portfolioOf(ctx: Context, userId: string): Promise<PortfolioParent> {
+  return { userId, holdings: (await ctx.loaders.holdingsByUser.load(userId)) ?? [] };
 }
 
 export const postgresResolvers: Resolvers = {
@@ -40,9 +45,7 @@ export const postgresResolvers: Resolvers = {
     updateHolding: (_, { input }, ctx) => updateHolding(ctx, input),
   },
   User: {
-    async portfolio(user, _, ctx) {
-      return { userId: user.id, holdings: (await ctx.loaders.holdingsByUser.load(user.id)) ?? [] };
-    },
+    portfolio: (user, _, ctx) => portfolioOf(ctx, user.id),
     transactions: (user, { first, after }, ctx) => transactionPage(ctx, user.id, first, after),
   },
   Portfolio: {

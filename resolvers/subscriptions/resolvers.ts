@@ -5,6 +5,7 @@ import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
 import type { Context } from '../context.ts';
 import type { HoldingRow, TransactionRow } from '../rows.ts';
+import { portfolioOf } from '../postgres/resolvers.ts';
 
 function streams(ctx: Context) {
   if (!ctx.events) throw badInput('BAD_USER_INPUT', 'Subscriptions are served over graphql-ws on the GraphQL path');
@@ -65,10 +66,7 @@ export const subscriptionResolvers: Resolvers = {
     operation: (d) => d.event.operation,
     holdingId: (d) => d.event.key,
     holding: ({ event: e }) => (e.operation === 'DELETE' || !e.after ? null : holdingOf(e.after)),
-    async portfolio(d, _, ctx) {
-      const userId = ownerOf(d.event);
-      return { userId, holdings: (await ctx.loaders.holdingsByUser.load(userId)) ?? [] };
-    },
+    portfolio: (d, _, ctx) => portfolioOf(ctx, ownerOf(d.event)),
   },
   TransactionEvent: {
     sequence: (d) => d.event.sequence,

@@ -8,7 +8,7 @@ import type { ChangeEvent } from '../../domain/events.ts';
 import type { EventBus, OutgoingMessage } from '../../stores/bus.ts';
 import type { Change } from '../change.ts';
 
-export function toEvent(c: Change): ChangeEvent {
+function toEvent(c: Change): ChangeEvent {
   return {
     table: c.table,
     operation: c.operation,

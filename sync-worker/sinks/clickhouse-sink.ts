@@ -14,12 +14,12 @@ export async function applyToClickhouse(clickhouse: Clickhouse, changes: readonl
   for (const c of changes) {
     const spec = replicaSpecs[c.table];
     if (!spec) continue;
-    const row = toReplicaRow(spec, current(c), { version: c.seq, deleted: c.operation === 'DELETE' });
+    const doc = current(c);
+    const row = toReplicaRow(spec, doc, { version: c.seq, deleted: c.operation === 'DELETE' });
     let rows = byReplica.get(spec.replica);
     if (!rows) byReplica.set(spec.replica, (rows = []));
     rows.push(row);
     if (c.table === 'portfolio_holdings') {
-      const doc = current(c);
       activity.push({
         change_seq: c.seq,
         user_id: doc['user_id'],
@@ -32,6 +32,5 @@ export async function applyToClickhouse(clickhouse: Clickhouse, changes: readonl
       });
     }
   }
-  await Promise.all([...byReplica].map(([replica, rows]) => clickhouse.insert(replica, rows)));
-  await clickhouse.insert('user_activity', activity);
+  await Promise.all([...[...byReplica].map(([replica, rows]) => clickhouse.insert(replica, rows)), clickhouse.insert('user_activity', activity)]);
 }

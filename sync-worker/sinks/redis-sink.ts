@@ -9,16 +9,16 @@ import type { HotOp, HotStore } from '../../stores/hot.ts';
 import type { Change } from '../change.ts';
 
 /** Latest transactions kept per user. */
-export const RECENT_TRANSACTIONS = 50;
+const RECENT_TRANSACTIONS = 50;
 const TRANSACTION_TTL_MS = 7 * 24 * 3600 * 1000;
 
-export const hotKeys = {
+const hotKeys = {
   portfolio: (userId: string) => `portfolio:${userId}`,
   recentTransactions: (userId: string) => `transactions:${userId}`,
   transaction: (id: string) => `transaction:${id}`,
 };
 
-export function redisOps(changes: readonly Change[]): HotOp[] {
+function redisOps(changes: readonly Change[]): HotOp[] {
   const ops: HotOp[] = [];
   for (const c of changes) {
     const before = c.before;

@@ -159,4 +159,15 @@ describe('backfill through the API', () => {
     expect(done.errors).toBeUndefined();
     expect(done.data!.forceSync).toMatchObject({ table: 'protocols', copied: 12, total: 12 });
   });
+
+  it('tombstones replica rows whose source row is gone', async () => {
+    // A replica row Postgres never had (as if its delete had been lost).
+    await stack.tiers.clickhouse.insert('protocols', [{ id: 'zz-ghost', name: 'Ghost', category: 'dex', chain: 'ethereum', tvl_usd: '1', _version: 1, _deleted: 0 }]);
+    const live = async () =>
+      (await stack.tiers.clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM protocols FINAL WHERE id = 'zz-ghost' AND _deleted = 0`))[0]!.n;
+    expect(await live()).toBe('1');
+    const done = await stack.gql(`mutation { forceSync(table: "protocols") { tombstoned } }`, {}, { 'x-admin-token': 'cdc-admin' });
+    expect(done.data!.forceSync.tombstoned).toBe(1);
+    expect(await live()).toBe('0');
+  });
 });

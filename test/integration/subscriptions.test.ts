@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createGateway } from '../../gateway/app.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { startStack, type Stack } from '../stack.ts';
+import { startStack, until, type Stack } from '../stack.ts';
 
 let stack: Stack;
 let userId: string;
@@ -41,14 +41,6 @@ function collect<T = any>(c: Client, query: string, variables: Record<string, un
   const errors: unknown[] = [];
   const unsubscribe = c.subscribe<T>({ query, variables }, { next: (v) => (v.errors ? errors.push(v.errors) : events.push(v.data as T)), error: (e) => errors.push(e), complete: () => {} });
   return { events, errors, unsubscribe };
-}
-
-async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A short pause, to observe that nothing more arrives. */

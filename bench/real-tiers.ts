@@ -12,9 +12,8 @@ import { seedDemoData } from '../demo/seed.ts';
 import { createGateway } from '../gateway/app.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
-import { migrate } from '../migrations/migrate.ts';
 import { createTiers, type Tiers } from '../stores/tiers.ts';
-import { installCapture } from '../sync-worker/capture.ts';
+import { prepareTiers } from '../sync-worker/capture.ts';
 import { createSyncWorker } from '../sync-worker/worker.ts';
 
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -40,8 +39,7 @@ export async function openBenchTiers(options: { name: string; env?: Record<strin
   });
   const logger = createLogger({ level: 'error' });
   const tiers = await createTiers({ config, logger });
-  await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
-  await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
+  await prepareTiers({ tiers, config, logger });
   return {
     config,
     tiers,

@@ -48,12 +48,13 @@ for await (const line of lines) {
   if (!value || typeof value !== 'object' || Array.isArray(value)) fail(`line ${lineNo}: expected an object`);
   const v = value as Record<string, unknown>;
   // Numbers would reach us already rounded: prices must be decimal strings.
+  const input = { assetId: v['assetId'], price: v['price'], volume: v['volume'] ?? null, timestamp: v['timestamp'] ?? null };
   try {
-    parseTicks([{ assetId: v['assetId'], price: v['price'], volume: v['volume'], timestamp: v['timestamp'] }]);
+    parseTicks([input]);
   } catch (error) {
     fail(`line ${lineNo}: ${error instanceof AppError ? error.message.replace('ticks[0].', '') : String(error)}`);
   }
-  inputs.push({ assetId: v['assetId'], price: v['price'], volume: v['volume'] ?? null, timestamp: v['timestamp'] ?? null });
+  inputs.push(input);
 }
 if (inputs.length === 0) fail('no ticks in the input');
 

@@ -5,9 +5,8 @@
 import { loadConfig, type Config } from '../lib/config.ts';
 import { AppError } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
-import { migrate } from '../migrations/migrate.ts';
 import { createTiers, type Tiers } from '../stores/tiers.ts';
-import { installCapture } from '../sync-worker/capture.ts';
+import { prepareTiers } from '../sync-worker/capture.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -26,8 +25,7 @@ export async function boot(name: string): Promise<Runtime> {
   }
   const logger = createLogger({ level: config.logLevel, namespace: name });
   const tiers = await createTiers({ config, logger });
-  await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger: logger.child('migrate') });
-  await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
+  await prepareTiers({ tiers, config, logger: logger.child('migrate') });
   return { config, logger, tiers };
 }
 

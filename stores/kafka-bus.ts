@@ -5,13 +5,32 @@
  * Kafka keeps its order. The producer is idempotent with acks=all and one request in flight,
  * so a retried send can neither duplicate nor reorder within a partition.
  */
-import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { tierUnavailable } from '../lib/errors.ts';
 import { retry, type RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { BusMessage, BusSubscription, EventBus } from './bus.ts';
 import type { StatementObserver } from './observer.ts';
+
+/** Consumer settings shared by subscribers and replays. */
+const CONSUMER = {
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1_000,
+  // Short fetch waits: low delivery latency, and disconnect returns quickly (default 5 s).
+  maxWaitTimeInMs: 100,
+};
+
+function toBusMessage(topic: string, partition: number, m: KafkaMessage): BusMessage {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key?.toString() ?? '',
+    value: m.value?.toString() ?? '',
+    headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+  };
+}
 
 export async function createKafkaBus(options: {
   brokers: readonly string[];
@@ -77,14 +96,7 @@ export async function createKafkaBus(options: {
     async subscribe(sub): Promise<BusSubscription> {
       // Without a group, each subscriber gets a unique one: it then reads every partition,
       // which is what a gateway instance fanning out to its own clients needs.
-      const consumer = kafka.consumer({
-        groupId: sub.groupId ?? `${options.clientId}-${randomUUID()}`,
-        allowAutoTopicCreation: true,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        // Short fetch waits: low delivery latency, and disconnect returns quickly (default 5 s).
-        maxWaitTimeInMs: 100,
-      });
+      const consumer = kafka.consumer({ ...CONSUMER, groupId: sub.groupId ?? `${options.clientId}-${randomUUID()}`, allowAutoTopicCreation: true });
       await ensureTopics(sub.topics.map(prefixed));
       // A group-less subscriber starts at the end offsets read now, and seeks there explicitly,
       // so it knows exactly where it started (startOffsets) instead of trusting "latest".
@@ -103,15 +115,7 @@ export async function createKafkaBus(options: {
       await consumer.run({
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
-          const messages: BusMessage[] = batch.messages.map((m) => ({
-            topic: unprefixed(batch.topic),
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key?.toString() ?? '',
-            value: m.value?.toString() ?? '',
-            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
-          }));
-          await sub.onMessages(messages);
+          await sub.onMessages(batch.messages.map((m) => toBusMessage(unprefixed(batch.topic), batch.partition, m)));
         },
       });
       for (const [topic, partitions] of startOffsets) {
@@ -133,7 +137,7 @@ export async function createKafkaBus(options: {
       const pending = ranges.filter((r) => BigInt(r.to) > BigInt(r.from));
       if (pending.length === 0) return;
       // A throwaway consumer in its own group, placed by seek at the start of every range.
-      const consumer = kafka.consumer({ groupId: `${options.clientId}-replay-${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+      const consumer = kafka.consumer({ ...CONSUMER, groupId: `${options.clientId}-replay-${randomUUID()}` });
       const remaining = new Map(pending.map((r) => [`${prefixed(r.topic)}|${r.partition}`, r]));
       let finish!: () => void;
       let fail!: (error: unknown) => void;
@@ -148,14 +152,7 @@ export async function createKafkaBus(options: {
             const to = BigInt(range.to);
             const messages: BusMessage[] = batch.messages
               .filter((m) => BigInt(m.offset) >= BigInt(range.from) && BigInt(m.offset) < to)
-              .map((m) => ({
-                topic: range.topic,
-                partition: batch.partition,
-                offset: m.offset,
-                key: m.key?.toString() ?? '',
-                value: m.value?.toString() ?? '',
-                headers: {},
-              }));
+              .map((m) => toBusMessage(range.topic, batch.partition, m));
             if (messages.length > 0) await onMessages(messages).catch(fail);
             const last = batch.messages.at(-1);
             if (last && BigInt(last.offset) + 1n >= to) {

@@ -10,10 +10,9 @@ import { seedDemoData } from '../demo/seed.ts';
 import { createGateway } from '../gateway/app.ts';
 import { loadConfig, type Config, type ConfigOverrides } from '../lib/config.ts';
 import { createLogger } from '../lib/logger.ts';
-import { migrate } from '../migrations/migrate.ts';
 import { createStatementCounter } from '../stores/observer.ts';
 import { createTiers, type Tiers } from '../stores/tiers.ts';
-import { installCapture } from '../sync-worker/capture.ts';
+import { prepareTiers } from '../sync-worker/capture.ts';
 import { createSyncWorker, type SyncWorker } from '../sync-worker/worker.ts';
 import { services } from './services.ts';
 
@@ -88,8 +87,7 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
   const logger = createLogger({ level: (process.env['TEST_LOG_LEVEL'] as 'error' | undefined) ?? 'silent' });
   const counter = createStatementCounter();
   const tiers = await createTiers({ config, logger, observer: counter.observer });
-  await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
-  await installCapture({ postgres: tiers.postgres, tables: config.cdc.tables });
+  await prepareTiers({ tiers, config, logger });
   if (options.seed ?? true) await seedDemoData({ tiers, logger, now: SEED_NOW });
   // The demo data's own changes are in the change log too; the seed already copied them.
   await tiers.postgres.query('UPDATE cdc.change_log SET processed = true, processed_at = now() WHERE NOT processed');

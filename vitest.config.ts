@@ -24,10 +24,23 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['{lib,resolvers,stores,domain,sync-worker,migrations,gateway}/**/*.test.ts'] } },
-      { extends: true, test: { name: 'embedded', include: ['test/integration/**/*.test.ts'], env: { TIER_PROFILE: 'embedded' } } },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['{lib,resolvers,stores,domain,sync-worker,migrations,gateway}/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'embedded', include: ['test/integration/**/*.test.ts'], env: { TIER_PROFILE: 'embedded' } },
+      },
       // test/real-only: behaviour that needs a server several processes share (a killed worker).
-      { extends: true, test: { name: 'real', include: ['test/integration/**/*.test.ts', 'test/real-only/**/*.test.ts'], env: { TIER_PROFILE: 'real' } } },
+      {
+        extends: true,
+        test: {
+          name: 'real',
+          include: ['test/integration/**/*.test.ts', 'test/real-only/**/*.test.ts'],
+          env: { TIER_PROFILE: 'real' },
+        },
+      },
     ],
   },
 });

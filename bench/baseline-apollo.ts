@@ -15,7 +15,9 @@ import { resolvers, typeDefs } from './baseline-data.ts';
 import { serveUntilSigterm } from './harness.ts';
 
 const cached = process.env.BASELINE_CACHE === '1';
-const plugins: ApolloServerPlugin[] = cached ? [ApolloServerPluginCacheControl({ defaultMaxAge: 60 }), responseCachePlugin()] : [];
+const plugins: ApolloServerPlugin[] = cached
+  ? [ApolloServerPluginCacheControl({ defaultMaxAge: 60 }), responseCachePlugin()]
+  : [];
 const server = new ApolloServer({ typeDefs, resolvers, plugins });
 const { url } = await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } });
 serveUntilSigterm({ url, whaleId: '1' }, () => server.stop());

@@ -14,13 +14,43 @@ export const typeDefs = `#graphql
   type Similar { score: Float! asset: Asset! }
 `;
 
-export interface BaselineAsset { id: string; symbol: string; name: string; chain: string; latestPrice: string; change24h: string }
-export interface BaselineHolding { quantity: string; valueUsd: string; protocol: { id: string; name: string } | null; asset: BaselineAsset }
+export interface BaselineAsset {
+  id: string;
+  symbol: string;
+  name: string;
+  chain: string;
+  latestPrice: string;
+  change24h: string;
+}
+export interface BaselineHolding {
+  quantity: string;
+  valueUsd: string;
+  protocol: { id: string; name: string } | null;
+  asset: BaselineAsset;
+}
 
-const assets: BaselineAsset[] = Array.from({ length: 50 }, (_, i) => ({ id: `A${i}`, symbol: `S${i}`, name: `Asset ${i}`, chain: 'ethereum', latestPrice: `${100 + i}.25`, change24h: '1.5' }));
-const holdings: BaselineHolding[] = assets.map((asset, i) => ({ quantity: `${i}.5`, valueUsd: `${i * 100}.75`, protocol: i % 2 ? { id: `p${i}`, name: `Protocol ${i}` } : null, asset }));
+const assets: BaselineAsset[] = Array.from({ length: 50 }, (_, i) => ({
+  id: `A${i}`,
+  symbol: `S${i}`,
+  name: `Asset ${i}`,
+  chain: 'ethereum',
+  latestPrice: `${100 + i}.25`,
+  change24h: '1.5',
+}));
+const holdings: BaselineHolding[] = assets.map((asset, i) => ({
+  quantity: `${i}.5`,
+  valueUsd: `${i * 100}.75`,
+  protocol: i % 2 ? { id: `p${i}`, name: `Protocol ${i}` } : null,
+  asset,
+}));
 
 export const resolvers = {
   Query: { portfolio: () => ({ totalValueUsd: '123456.78', holdings }) },
-  Asset: { similar: (a: { id: string }, { k }: { k: number }) => assets.filter((b) => b.id !== a.id).slice(0, k).map((asset) => ({ score: 0.9, asset })) },
+  Asset: {
+    similar: (a: { id: string }, { k }: { k: number }) =>
+      assets
+        .filter((b) => b.id !== a.id)
+        .slice(0, k)
+        .map((asset) => ({ score: 0.9, asset })),
+  },
 };

@@ -18,7 +18,9 @@ const durationS = numberArg('duration', 10);
 const fixedRate = numberArg('rate', 1000);
 const { config, tiers, logger, close } = await openBenchTiers({ name: 'cdc', env: { PG_POOL_MAX: '16' } });
 await tiers.postgres.query(`INSERT INTO assets (id, symbol, name, chain) VALUES ('ETH', 'ETH', 'Ether', 'ethereum')`);
-const [{ id: userId }] = (await tiers.postgres.query<{ id: string }>(`INSERT INTO users (handle, display_name) VALUES ('bench', 'Bench') RETURNING id::text AS id`)) as [{ id: string }];
+const [{ id: userId }] = (await tiers.postgres.query<{ id: string }>(
+  `INSERT INTO users (handle, display_name) VALUES ('bench', 'Bench') RETURNING id::text AS id`,
+)) as [{ id: string }];
 // A separate pool for the writers, as another program writing to Postgres would be.
 const writers = new pg.Pool({ connectionString: config.postgres.url, max: 8 });
 
@@ -33,8 +35,11 @@ interface Row {
   maxMs: number;
 }
 
-
-async function scenario(name: string, workerCount: number, write: (commit: (ids: string[]) => void, until: number) => Promise<void>): Promise<Row> {
+async function scenario(
+  name: string,
+  workerCount: number,
+  write: (commit: (ids: string[]) => void, until: number) => Promise<void>,
+): Promise<Row> {
   const committedAt = new Map<string, number>();
   const appliedAt = new Map<string, number>();
   const onApplied = (changes: readonly Change[]) => {
@@ -44,13 +49,17 @@ async function scenario(name: string, workerCount: number, write: (commit: (ids:
   const workers = Array.from({ length: workerCount }, () => createSyncWorker({ tiers, config, logger, onApplied }));
   for (const w of workers) await w.start();
   const started = performance.now();
-  await write((ids) => {
-    const now = performance.now();
-    for (const id of ids) committedAt.set(id, now);
-  }, started + durationS * 1000);
+  await write(
+    (ids) => {
+      const now = performance.now();
+      for (const id of ids) committedAt.set(id, now);
+    },
+    started + durationS * 1000,
+  );
   const writeEnded = performance.now();
   const deadline = Date.now() + 120_000;
-  while ([...committedAt.keys()].some((id) => !appliedAt.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while ([...committedAt.keys()].some((id) => !appliedAt.has(id)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   for (const w of workers) await w.stop();
   const latencies = [...committedAt].map(([id, t]) => (appliedAt.get(id) ?? Infinity) - t).sort((a, b) => a - b);
   const lastApplied = Math.max(...[...committedAt.keys()].map((id) => appliedAt.get(id) ?? Infinity));
@@ -76,7 +85,10 @@ const fixed = (rate: number) => async (commit: (ids: string[]) => void, until: n
     carry += perTick;
     for (; carry >= 1; carry--) {
       const p = writers
-        .query(`INSERT INTO transaction_history (user_id, asset_id, type, amount) VALUES ($1, 'ETH', 'SWAP', '1.5') RETURNING id::text AS id`, [userId])
+        .query(
+          `INSERT INTO transaction_history (user_id, asset_id, type, amount) VALUES ($1, 'ETH', 'SWAP', '1.5') RETURNING id::text AS id`,
+          [userId],
+        )
         .then((r) => commit(r.rows.map((x) => x.id)));
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
@@ -115,8 +127,18 @@ try {
   await close();
 }
 
-saveResults('cdc', { durationS, batchSize: config.cdc.batchSize, sinks: 'ClickHouse (chDB) + Redis 7 + Kafka 4.4', rows });
+saveResults('cdc', {
+  durationS,
+  batchSize: config.cdc.batchSize,
+  sinks: 'ClickHouse (chDB) + Redis 7 + Kafka 4.4',
+  rows,
+});
 console.log(`Machine: ${machineLine}; ${durationS} s per scenario; commit -> ClickHouse + Redis + Kafka\n`);
-console.log('| scenario | workers | changes | committed/s | applied/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.scenario} | ${r.workers} | ${r.changes} | ${r.commitRatePerSec} | ${r.appliedPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} |`);
+console.log(
+  '| scenario | workers | changes | committed/s | applied/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|',
+);
+for (const r of rows)
+  console.log(
+    `| ${r.scenario} | ${r.workers} | ${r.changes} | ${r.commitRatePerSec} | ${r.appliedPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} |`,
+  );
 process.exit(0);

@@ -20,7 +20,14 @@ const arrivals: Record<string, number[]> = {};
 let complete = 0;
 let acked = 0;
 const clients = Array.from({ length: n }, () =>
-  createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {}, on: { connected: () => void acked++ } }),
+  createClient({
+    url,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    onNonLazyError: () => {},
+    on: { connected: () => void acked++ },
+  }),
 );
 for (const c of clients) {
   let got = 0;

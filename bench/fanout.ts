@@ -17,12 +17,20 @@ import { machineLine, numberArg, quantile, saveResults } from './harness.ts';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const events = numberArg('events', 20);
 const now = () => performance.timeOrigin + performance.now();
-const { config, tiers, url, demoUserId, demoHoldingId, close } = await openBenchStack({ name: 'fanout', env: { SUBSCRIPTION_QUEUE_SIZE: '1024' } });
+const { config, tiers, url, demoUserId, demoHoldingId, close } = await openBenchStack({
+  name: 'fanout',
+  env: { SUBSCRIPTION_QUEUE_SIZE: '1024' },
+});
 const wsUrl = url.replace(/^http/, 'ws');
 const writer = new pg.Pool({ connectionString: config.postgres.url, max: 2 });
 
-async function withClients<T>(spec: object, run: () => Promise<Map<string, number>>): Promise<{ p50: number; p99: number; max: number; delivered: number; expected: number }> {
-  const child = spawn(process.execPath, [path.join(here, 'fanout-clients.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function withClients<T>(
+  spec: object,
+  run: () => Promise<Map<string, number>>,
+): Promise<{ p50: number; p99: number; max: number; delivered: number; expected: number }> {
+  const child = spawn(process.execPath, [path.join(here, 'fanout-clients.ts'), JSON.stringify(spec)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let buffer = '';
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
@@ -55,13 +63,26 @@ async function withClients<T>(spec: object, run: () => Promise<Map<string, numbe
   latencies.sort((a, b) => a - b);
   const n = (spec as { n: number }).n;
   const r = (x: number) => Math.round(x * 10) / 10;
-  return { p50: r(quantile(latencies, 0.5)), p99: r(quantile(latencies, 0.99)), max: r(latencies.at(-1) ?? NaN), delivered: latencies.length, expected: n * sentAt.size };
+  return {
+    p50: r(quantile(latencies, 0.5)),
+    p99: r(quantile(latencies, 0.99)),
+    max: r(latencies.at(-1) ?? NaN),
+    delivered: latencies.length,
+    expected: n * sentAt.size,
+  };
 }
 
 const rows: Array<Record<string, unknown>> = [];
 for (const n of [1, 100, 1000]) {
   const commit = await withClients(
-    { url: wsUrl, n, query: `subscription($u: ID!) { portfolioUpdated(userId: $u) { sequence holding { quantity asset { symbol } } } }`, variables: { u: demoUserId }, expect: events, tagPath: ['portfolioUpdated', 'holding', 'quantity'] },
+    {
+      url: wsUrl,
+      n,
+      query: `subscription($u: ID!) { portfolioUpdated(userId: $u) { sequence holding { quantity asset { symbol } } } }`,
+      variables: { u: demoUserId },
+      expect: events,
+      tagPath: ['portfolioUpdated', 'holding', 'quantity'],
+    },
     async () => {
       const sent = new Map<string, number>();
       for (let i = 0; i < events; i++) {
@@ -76,13 +97,27 @@ for (const n of [1, 100, 1000]) {
   rows.push({ path: 'Postgres commit -> portfolioUpdated client', subscribers: n, ...commit });
   process.stderr.write(`fan-out: ${n} subscribers, commit path done\n`);
   const ingest = await withClients(
-    { url: wsUrl, n, query: `subscription { priceUpdated(assetIds: ["ETH"]) { price asset { symbol } } }`, variables: {}, expect: events, tagPath: ['priceUpdated', 'price'] },
+    {
+      url: wsUrl,
+      n,
+      query: `subscription { priceUpdated(assetIds: ["ETH"]) { price asset { symbol } } }`,
+      variables: {},
+      expect: events,
+      tagPath: ['priceUpdated', 'price'],
+    },
     async () => {
       const sent = new Map<string, number>();
       for (let i = 0; i < events; i++) {
         const price = `${3000 + n}.${String(i + 1).padStart(4, '0')}1`;
         const t0 = now();
-        await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "ETH", price: $p }]) { accepted } }`, variables: { p: price } }) });
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: `mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "ETH", price: $p }]) { accepted } }`,
+            variables: { p: price },
+          }),
+        });
         sent.set(price, t0);
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -100,8 +135,19 @@ const t0 = Date.now();
 await Promise.all(
   Array.from({ length: 4 }, async (_, w) => {
     for (let call = 0; Date.now() - t0 < 5_000; call++) {
-      const batch = Array.from({ length: 100 }, (_, i) => ({ assetId: assets[(i + w) % assets.length], price: `${100 + ((call + i) % 50)}.5`, volume: '1' }));
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `mutation($t: [PriceTickInput!]!) { ingestPrices(ticks: $t) { accepted } }`, variables: { t: batch } }) });
+      const batch = Array.from({ length: 100 }, (_, i) => ({
+        assetId: assets[(i + w) % assets.length],
+        price: `${100 + ((call + i) % 50)}.5`,
+        volume: '1',
+      }));
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: `mutation($t: [PriceTickInput!]!) { ingestPrices(ticks: $t) { accepted } }`,
+          variables: { t: batch },
+        }),
+      });
       ticks += ((await res.json()) as { data: { ingestPrices: { accepted: number } } }).data.ingestPrices.accepted;
     }
   }),
@@ -115,6 +161,9 @@ await close();
 saveResults('fanout', { eventsPerRun: events, rows, tickRatePerSec: tickRate });
 console.log(`Machine: ${machineLine}; ${events} events per run, 10/s; subscribers in a second process\n`);
 console.log('| path | subscribers | p50 ms | p99 ms | max ms | delivered / expected |\n|---|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r['path']} | ${r['subscribers']} | ${r['p50']} | ${r['p99']} | ${r['max']} | ${r['delivered']} / ${r['expected']} |`);
+for (const r of rows)
+  console.log(
+    `| ${r['path']} | ${r['subscribers']} | ${r['p50']} | ${r['p99']} | ${r['max']} | ${r['delivered']} / ${r['expected']} |`,
+  );
 console.log(`\nSustained tick ingest (ingestPrices, 100 ticks per call, 4 callers): ${tickRate} ticks/s`);
 process.exit(0);

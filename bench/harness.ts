@@ -31,7 +31,10 @@ export function quantile(sorted: readonly number[], q: number): number {
 /** Writes bench/results/<name>.json with the date and the machine. */
 export function saveResults(name: string, fields: Record<string, unknown>): void {
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(path.join(resultsDir, `${name}.json`), JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine, ...fields }, null, 2) + '\n');
+  writeFileSync(
+    path.join(resultsDir, `${name}.json`),
+    JSON.stringify({ benchmark: name, date: new Date().toISOString(), machine, ...fields }, null, 2) + '\n',
+  );
 }
 
 /**

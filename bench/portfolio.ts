@@ -19,8 +19,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const duration = numberArg('duration', 10);
 const connections = numberArg('connections', 20);
 
-
-
 interface Row {
   name: string;
   requestsPerSec: number;
@@ -51,8 +49,14 @@ async function load(name: string, url: string, body?: string): Promise<Row> {
   };
 }
 
-function startServer(env: Record<string, string>, script = 'serve.ts'): Promise<{ child: ChildProcess; url: string; whaleId: string }> {
-  const child = spawn(process.execPath, [path.join(here, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(
+  env: Record<string, string>,
+  script = 'serve.ts',
+): Promise<{ child: ChildProcess; url: string; whaleId: string }> {
+  const child = spawn(process.execPath, [path.join(here, script)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -87,7 +91,14 @@ async function measure(name: string, env: Record<string, string>, script?: strin
   try {
     const body = JSON.stringify({ query: PORTFOLIO_QUERY, variables: { u: whaleId } });
     // Warm up: JIT, connection pools, hot prices.
-    await autocannon({ url, connections, duration: 2, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await autocannon({
+      url,
+      connections,
+      duration: 2,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     return await load(name, url, body);
   } finally {
     await stopServer(child);
@@ -108,11 +119,26 @@ const uncached = { CACHE_ENABLED: 'false' };
 rows.push(await measure('portfolio, embedded tiers, uncached', { BENCH_PROFILE: 'embedded', ...uncached }));
 rows.push(await measure('portfolio, embedded tiers, cached (in-process cache)', { BENCH_PROFILE: 'embedded' }));
 rows.push(await measure('portfolio, real tiers, uncached', { BENCH_PROFILE: 'real', ...uncached }));
-rows.push(await measure('portfolio, real tiers, uncached, batching off', { BENCH_PROFILE: 'real', GATEWAY_BATCHING: 'false', ...uncached }));
-rows.push(await measure('portfolio, real tiers, uncached, graphql-js executor', { BENCH_PROFILE: 'real', GRAPHQL_EXECUTOR: 'graphql-js', ...uncached }));
+rows.push(
+  await measure('portfolio, real tiers, uncached, batching off', {
+    BENCH_PROFILE: 'real',
+    GATEWAY_BATCHING: 'false',
+    ...uncached,
+  }),
+);
+rows.push(
+  await measure('portfolio, real tiers, uncached, graphql-js executor', {
+    BENCH_PROFILE: 'real',
+    GRAPHQL_EXECUTOR: 'graphql-js',
+    ...uncached,
+  }),
+);
 rows.push(await measure('portfolio, real tiers, cached in Redis', { BENCH_PROFILE: 'real' }));
 
 saveResults('portfolio', { connections, durationSec: duration, query: PORTFOLIO_QUERY, rows });
 console.log(`Machine: ${machineLine}; autocannon -c ${connections} -d ${duration}, same box\n`);
 console.log('| run | req/s | p50 ms | p99 ms | errors | non-2xx | bytes/resp |\n|---|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${r.requestsPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.non2xx} | ${r.bytesPerResponse} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.name} | ${r.requestsPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors} | ${r.non2xx} | ${r.bytesPerResponse} |`,
+  );

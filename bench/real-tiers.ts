@@ -18,7 +18,10 @@ import { createSyncWorker } from '../sync-worker/worker.ts';
 
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
-export async function openBenchTiers(options: { name: string; env?: Record<string, string> }): Promise<{ config: Config; tiers: Tiers; logger: Logger; close(): Promise<void> }> {
+export async function openBenchTiers(options: {
+  name: string;
+  env?: Record<string, string>;
+}): Promise<{ config: Config; tiers: Tiers; logger: Logger; close(): Promise<void> }> {
   const db = `ys_bench_${options.name}_${process.pid}`;
   const tag = `ys-bench-${options.name}-${randomBytes(3).toString('hex')}`;
   const chdbDir = mkdtempSync(path.join(os.tmpdir(), 'ys-bench-chdb-'));
@@ -67,7 +70,10 @@ export async function openBenchStack(options: { name: string; env?: Record<strin
   const gateway = createGateway({ config, tiers, logger });
   const { url } = await gateway.start();
   const [user] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`);
-  const [holding] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`, [user!.id]);
+  const [holding] = await tiers.postgres.query<{ id: string }>(
+    `SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`,
+    [user!.id],
+  );
   return {
     ...bench,
     url,

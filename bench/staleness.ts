@@ -26,7 +26,9 @@ const now = () => performance.timeOrigin + performance.now();
 const { config, tiers, url, demoUserId, demoHoldingId, close } = await openBenchStack({ name: 'staleness' });
 const writer = new pg.Pool({ connectionString: config.postgres.url, max: 1 });
 
-const child = spawn(process.execPath, [path.join(here, 'staleness-pollers.ts'), JSON.stringify({ url, pollers })], { stdio: ['pipe', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [path.join(here, 'staleness-pollers.ts'), JSON.stringify({ url, pollers })], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
 const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
 const nextLine = async () => {
   const { value, done } = await lines.next();
@@ -38,7 +40,14 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 
 async function measure(
   name: string,
-  trial: (i: number) => { query: string; variables: Record<string, unknown>; path: string[]; expect: string; change: () => Promise<void>; from?: 'start' | 'end' },
+  trial: (i: number) => {
+    query: string;
+    variables: Record<string, unknown>;
+    path: string[];
+    expect: string;
+    change: () => Promise<void>;
+    from?: 'start' | 'end';
+  },
 ) {
   const stale: number[] = [];
   const visible: number[] = [];
@@ -46,7 +55,9 @@ async function measure(
   let requests = 0;
   for (let i = 0; i < trials; i++) {
     const t = trial(i);
-    child.stdin!.write(JSON.stringify({ query: t.query, variables: t.variables, path: t.path, expect: t.expect }) + '\n');
+    child.stdin!.write(
+      JSON.stringify({ query: t.query, variables: t.variables, path: t.path, expect: t.expect }) + '\n',
+    );
     if ((await nextLine()) !== 'ready') throw new Error('pollers not ready');
     const started = now();
     await t.change();
@@ -85,7 +96,11 @@ const rows = [
       variables: { u: demoUserId },
       path: ['portfolio', 'holdings', '0', 'quantity'],
       expect: quantity,
-      change: async () => void (await writer.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [demoHoldingId, quantity])),
+      change: async () =>
+        void (await writer.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [
+          demoHoldingId,
+          quantity,
+        ])),
     };
   }),
   // The tick's eviction completes inside the ingest call (its event comes back before the call
@@ -109,6 +124,11 @@ await close();
 
 saveResults('staleness', { pollers, rows });
 console.log(`Machine: ${machineLine}; ${trials} trials per path, ${pollers} polling clients in a second process\n`);
-console.log('| change | stale window p50 ms | p99 ms | max ms | first new answer p50 ms | p99 ms | the change itself p50 ms |\n|---|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.path} | ${r.staleWindowP50Ms} | ${r.staleWindowP99Ms} | ${r.staleWindowMaxMs} | ${r.visibleP50Ms} | ${r.visibleP99Ms} | ${r.changeP50Ms} |`);
+console.log(
+  '| change | stale window p50 ms | p99 ms | max ms | first new answer p50 ms | p99 ms | the change itself p50 ms |\n|---|---:|---:|---:|---:|---:|---:|',
+);
+for (const r of rows)
+  console.log(
+    `| ${r.path} | ${r.staleWindowP50Ms} | ${r.staleWindowP99Ms} | ${r.staleWindowMaxMs} | ${r.visibleP50Ms} | ${r.visibleP99Ms} | ${r.changeP50Ms} |`,
+  );
 process.exit(0);

@@ -27,15 +27,26 @@ try {
     const table = rest.find((a) => !a.startsWith('--') && a !== flag('batch-size'));
     if (!table) throw new Error(usage);
     const batchSize = Number(flag('batch-size') ?? config.cdc.backfillBatchSize);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a positive integer, got ${flag('batch-size')}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`--batch-size must be a positive integer, got ${flag('batch-size')}`);
     const started = Date.now();
-    const result = await backfillTable({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, table, batchSize, onProgress: (p) => drawProgress(p, started) });
+    const result = await backfillTable({
+      postgres: tiers.postgres,
+      clickhouse: tiers.clickhouse,
+      table,
+      batchSize,
+      onProgress: (p) => drawProgress(p, started),
+    });
     process.stderr.write('\n');
-    process.stdout.write(`${result.table}: ${result.copied} rows copied, ${result.tombstoned} stale replica rows tombstoned in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `${result.table}: ${result.copied} rows copied, ${result.tombstoned} stale replica rows tombstoned in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
   } else if (command === 'stats') {
     const stats = await cdcStats(tiers);
     console.table(stats.tables.map((t) => ({ ...t, lastProcessedAt: t.lastProcessedAt?.toISOString() ?? '' })));
-    process.stdout.write(`kafka connected: ${stats.kafkaConnected} (bus: ${stats.bus}); lag ${stats.oldestPendingAgeMs} ms; ${stats.changesPerSecond} changes/s\n`);
+    process.stdout.write(
+      `kafka connected: ${stats.kafkaConnected} (bus: ${stats.bus}); lag ${stats.oldestPendingAgeMs} ms; ${stats.changesPerSecond} changes/s\n`,
+    );
   } else if (command === 'redrive') {
     const n = await redrive(tiers.postgres, { table: flag('table'), seq: flag('seq') });
     process.stdout.write(`${n} dead-lettered change(s) queued again\n`);

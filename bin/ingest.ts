@@ -20,9 +20,17 @@ const url = flag('url') ?? process.env['GATEWAY_URL'] ?? 'http://127.0.0.1:4000/
 const batchSize = Number(flag('batch-size') ?? 5000);
 
 async function gql(query: string, variables: Record<string, unknown>): Promise<any> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-  if (body.errors?.length) throw new Error(body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; '));
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as {
+    data?: unknown;
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+  };
+  if (body.errors?.length)
+    throw new Error(body.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('; '));
   return body.data;
 }
 
@@ -31,7 +39,8 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) fail(`--batch-size must be 1 to 10000, got ${flag('batch-size')}`);
+if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+  fail(`--batch-size must be 1 to 10000, got ${flag('batch-size')}`);
 
 const lines = createInterface({ input: file ? createReadStream(file) : process.stdin, crlfDelay: Infinity });
 const inputs: TickInput[] = [];
@@ -48,7 +57,12 @@ for await (const line of lines) {
   if (!value || typeof value !== 'object' || Array.isArray(value)) fail(`line ${lineNo}: expected an object`);
   const v = value as Record<string, unknown>;
   // Numbers would reach us already rounded: prices must be decimal strings.
-  const input = { assetId: v['assetId'], price: v['price'], volume: v['volume'] ?? null, timestamp: v['timestamp'] ?? null };
+  const input = {
+    assetId: v['assetId'],
+    price: v['price'],
+    volume: v['volume'] ?? null,
+    timestamp: v['timestamp'] ?? null,
+  };
   try {
     parseTicks([input]);
   } catch (error) {
@@ -59,7 +73,10 @@ for await (const line of lines) {
 if (inputs.length === 0) fail('no ticks in the input');
 
 const ids = [...new Set(inputs.map((t) => String(t.assetId)))];
-const known = await gql(`query(${ids.map((_, i) => `$a${i}: ID!`).join(', ')}) { ${ids.map((_, i) => `a${i}: asset(id: $a${i}) { id }`).join(' ')} }`, Object.fromEntries(ids.map((id, i) => [`a${i}`, id])));
+const known = await gql(
+  `query(${ids.map((_, i) => `$a${i}: ID!`).join(', ')}) { ${ids.map((_, i) => `a${i}: asset(id: $a${i}) { id }`).join(' ')} }`,
+  Object.fromEntries(ids.map((id, i) => [`a${i}`, id])),
+);
 const unknown = ids.filter((_, i) => !known[`a${i}`]);
 if (unknown.length > 0) fail(`unknown asset ids: ${unknown.join(', ')}`);
 
@@ -72,4 +89,6 @@ for (let i = 0; i < inputs.length; i += batchSize) {
   process.stderr.write(`\r${sent}/${inputs.length} ticks`);
 }
 process.stderr.write('\n');
-process.stdout.write(`${sent} ticks ingested for ${ids.length} asset(s) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.stdout.write(
+  `${sent} ticks ingested for ${ids.length} asset(s) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+);

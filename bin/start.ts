@@ -14,7 +14,9 @@ const worker = createSyncWorker({ tiers, config, logger });
 const gateway = createGateway({ config, tiers, logger });
 await worker.start();
 const { url } = await gateway.start();
-process.stdout.write(`\nYieldSensei gateway ready.\n  GraphiQL:  ${url}  (open in a browser)\n  Health:    ${new URL('/health', url).href}\n\n`);
+process.stdout.write(
+  `\nYieldSensei gateway ready.\n  GraphiQL:  ${url}  (open in a browser)\n  Health:    ${new URL('/health', url).href}\n\n`,
+);
 onShutdown(logger, async () => {
   await gateway.stop();
   await worker.stop();

@@ -26,36 +26,62 @@ function prng(seed: number): () => number {
 type Category = 'major' | 'stable' | 'defi' | 'lst' | 'l2' | 'meme';
 /** [id, name, chain, category, starting price in USD cents] */
 const ASSETS: ReadonlyArray<readonly [string, string, string, Category, number]> = [
-  ['ETH', 'Ether', 'ethereum', 'major', 320_000], ['WBTC', 'Wrapped Bitcoin', 'ethereum', 'major', 9_500_000],
-  ['SOL', 'Solana', 'solana', 'major', 18_000], ['BNB', 'BNB', 'bsc', 'major', 60_000],
-  ['AVAX', 'Avalanche', 'avalanche', 'major', 3_500], ['ATOM', 'Cosmos', 'cosmos', 'major', 900],
-  ['NEAR', 'NEAR Protocol', 'near', 'major', 500], ['USDC', 'USD Coin', 'ethereum', 'stable', 100],
-  ['USDT', 'Tether', 'ethereum', 'stable', 100], ['DAI', 'Dai', 'ethereum', 'stable', 100],
-  ['FRAX', 'Frax', 'ethereum', 'stable', 100], ['LUSD', 'Liquity USD', 'ethereum', 'stable', 100],
-  ['UNI', 'Uniswap', 'ethereum', 'defi', 1_000], ['AAVE', 'Aave', 'ethereum', 'defi', 17_000],
-  ['MKR', 'Maker', 'ethereum', 'defi', 180_000], ['COMP', 'Compound', 'ethereum', 'defi', 5_500],
-  ['CRV', 'Curve DAO', 'ethereum', 'defi', 45], ['LDO', 'Lido DAO', 'ethereum', 'defi', 180],
-  ['SNX', 'Synthetix', 'ethereum', 'defi', 250], ['SUSHI', 'SushiSwap', 'ethereum', 'defi', 110],
-  ['BAL', 'Balancer', 'ethereum', 'defi', 300], ['YFI', 'yearn.finance', 'ethereum', 'defi', 700_000],
-  ['LINK', 'Chainlink', 'ethereum', 'defi', 1_500], ['GMX', 'GMX', 'arbitrum', 'defi', 2_800],
-  ['PENDLE', 'Pendle', 'ethereum', 'defi', 450], ['DYDX', 'dYdX', 'ethereum', 'defi', 190],
-  ['STETH', 'Lido Staked Ether', 'ethereum', 'lst', 319_000], ['RETH', 'Rocket Pool Ether', 'ethereum', 'lst', 350_000],
-  ['CBETH', 'Coinbase Wrapped Staked Ether', 'ethereum', 'lst', 340_000], ['WSTETH', 'Wrapped stETH', 'ethereum', 'lst', 375_000],
-  ['ARB', 'Arbitrum', 'arbitrum', 'l2', 110], ['OP', 'Optimism', 'optimism', 'l2', 230],
-  ['MATIC', 'Polygon', 'polygon', 'l2', 70], ['IMX', 'Immutable', 'ethereum', 'l2', 200],
-  ['STRK', 'Starknet', 'starknet', 'l2', 60], ['DOGE', 'Dogecoin', 'dogecoin', 'meme', 15],
-  ['SHIB', 'Shiba Inu', 'ethereum', 'meme', 1], ['PEPE', 'Pepe', 'ethereum', 'meme', 1],
-  ['WIF', 'dogwifhat', 'solana', 'meme', 250], ['BONK', 'Bonk', 'solana', 'meme', 1],
+  ['ETH', 'Ether', 'ethereum', 'major', 320_000],
+  ['WBTC', 'Wrapped Bitcoin', 'ethereum', 'major', 9_500_000],
+  ['SOL', 'Solana', 'solana', 'major', 18_000],
+  ['BNB', 'BNB', 'bsc', 'major', 60_000],
+  ['AVAX', 'Avalanche', 'avalanche', 'major', 3_500],
+  ['ATOM', 'Cosmos', 'cosmos', 'major', 900],
+  ['NEAR', 'NEAR Protocol', 'near', 'major', 500],
+  ['USDC', 'USD Coin', 'ethereum', 'stable', 100],
+  ['USDT', 'Tether', 'ethereum', 'stable', 100],
+  ['DAI', 'Dai', 'ethereum', 'stable', 100],
+  ['FRAX', 'Frax', 'ethereum', 'stable', 100],
+  ['LUSD', 'Liquity USD', 'ethereum', 'stable', 100],
+  ['UNI', 'Uniswap', 'ethereum', 'defi', 1_000],
+  ['AAVE', 'Aave', 'ethereum', 'defi', 17_000],
+  ['MKR', 'Maker', 'ethereum', 'defi', 180_000],
+  ['COMP', 'Compound', 'ethereum', 'defi', 5_500],
+  ['CRV', 'Curve DAO', 'ethereum', 'defi', 45],
+  ['LDO', 'Lido DAO', 'ethereum', 'defi', 180],
+  ['SNX', 'Synthetix', 'ethereum', 'defi', 250],
+  ['SUSHI', 'SushiSwap', 'ethereum', 'defi', 110],
+  ['BAL', 'Balancer', 'ethereum', 'defi', 300],
+  ['YFI', 'yearn.finance', 'ethereum', 'defi', 700_000],
+  ['LINK', 'Chainlink', 'ethereum', 'defi', 1_500],
+  ['GMX', 'GMX', 'arbitrum', 'defi', 2_800],
+  ['PENDLE', 'Pendle', 'ethereum', 'defi', 450],
+  ['DYDX', 'dYdX', 'ethereum', 'defi', 190],
+  ['STETH', 'Lido Staked Ether', 'ethereum', 'lst', 319_000],
+  ['RETH', 'Rocket Pool Ether', 'ethereum', 'lst', 350_000],
+  ['CBETH', 'Coinbase Wrapped Staked Ether', 'ethereum', 'lst', 340_000],
+  ['WSTETH', 'Wrapped stETH', 'ethereum', 'lst', 375_000],
+  ['ARB', 'Arbitrum', 'arbitrum', 'l2', 110],
+  ['OP', 'Optimism', 'optimism', 'l2', 230],
+  ['MATIC', 'Polygon', 'polygon', 'l2', 70],
+  ['IMX', 'Immutable', 'ethereum', 'l2', 200],
+  ['STRK', 'Starknet', 'starknet', 'l2', 60],
+  ['DOGE', 'Dogecoin', 'dogecoin', 'meme', 15],
+  ['SHIB', 'Shiba Inu', 'ethereum', 'meme', 1],
+  ['PEPE', 'Pepe', 'ethereum', 'meme', 1],
+  ['WIF', 'dogwifhat', 'solana', 'meme', 250],
+  ['BONK', 'Bonk', 'solana', 'meme', 1],
 ];
 
 /** [id, name, category, chain, TVL in USD millions] */
 const PROTOCOLS: ReadonlyArray<readonly [string, string, string, string, number]> = [
-  ['uniswap-v3', 'Uniswap v3', 'dex', 'ethereum', 4_200], ['aave-v3', 'Aave v3', 'lending', 'ethereum', 11_000],
-  ['compound-v3', 'Compound v3', 'lending', 'ethereum', 2_100], ['curve', 'Curve', 'dex', 'ethereum', 2_300],
-  ['lido', 'Lido', 'liquid-staking', 'ethereum', 28_000], ['makerdao', 'MakerDAO', 'cdp', 'ethereum', 6_500],
-  ['balancer', 'Balancer', 'dex', 'ethereum', 900], ['convex', 'Convex', 'yield', 'ethereum', 1_600],
-  ['gmx', 'GMX', 'derivatives', 'arbitrum', 500], ['pendle', 'Pendle', 'yield', 'ethereum', 4_500],
-  ['yearn', 'Yearn', 'yield', 'ethereum', 300], ['rocket-pool', 'Rocket Pool', 'liquid-staking', 'ethereum', 3_000],
+  ['uniswap-v3', 'Uniswap v3', 'dex', 'ethereum', 4_200],
+  ['aave-v3', 'Aave v3', 'lending', 'ethereum', 11_000],
+  ['compound-v3', 'Compound v3', 'lending', 'ethereum', 2_100],
+  ['curve', 'Curve', 'dex', 'ethereum', 2_300],
+  ['lido', 'Lido', 'liquid-staking', 'ethereum', 28_000],
+  ['makerdao', 'MakerDAO', 'cdp', 'ethereum', 6_500],
+  ['balancer', 'Balancer', 'dex', 'ethereum', 900],
+  ['convex', 'Convex', 'yield', 'ethereum', 1_600],
+  ['gmx', 'GMX', 'derivatives', 'arbitrum', 500],
+  ['pendle', 'Pendle', 'yield', 'ethereum', 4_500],
+  ['yearn', 'Yearn', 'yield', 'ethereum', 300],
+  ['rocket-pool', 'Rocket Pool', 'liquid-staking', 'ethereum', 3_000],
 ];
 
 const CATEGORY_AXIS: Record<Category, number> = { major: 0, stable: 1, defi: 2, lst: 3, l2: 4, meme: 5 };
@@ -80,7 +106,12 @@ function unitsToDecimal(units: number): string {
 }
 
 /** Loads the demo data set into empty tiers; returns false (and writes nothing) if users already exist. */
-export async function seedDemoData(options: { tiers: Tiers; logger: Logger; now?: Date; users?: number }): Promise<boolean> {
+export async function seedDemoData(options: {
+  tiers: Tiers;
+  logger: Logger;
+  now?: Date;
+  users?: number;
+}): Promise<boolean> {
   const { tiers, logger } = options;
   const [{ n = 0 } = {}] = await tiers.postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
   if (n > 0) {
@@ -100,8 +131,16 @@ export async function seedDemoData(options: { tiers: Tiers; logger: Logger; now?
     const volatility = category === 'stable' ? 0.0004 : category === 'meme' ? 0.02 : 0.006;
     for (let t = end - WEEK_MS; t <= end; t += TICK_MS) {
       const step = Math.round(units * volatility * (random() * 2 - 1));
-      units = category === 'stable' ? Math.round(PRICE_UNITS + (units + step - PRICE_UNITS) * 0.9) : Math.max(1, units + step);
-      ticks.push({ asset_id: id, ts: chTime(new Date(t)), price: unitsToDecimal(units), volume: String(Math.round(random() * 1_000_000)) });
+      units =
+        category === 'stable'
+          ? Math.round(PRICE_UNITS + (units + step - PRICE_UNITS) * 0.9)
+          : Math.max(1, units + step);
+      ticks.push({
+        asset_id: id,
+        ts: chTime(new Date(t)),
+        price: unitsToDecimal(units),
+        volume: String(Math.round(random() * 1_000_000)),
+      });
     }
     lastPrice.set(id, unitsToDecimal(units));
   }
@@ -113,11 +152,26 @@ export async function seedDemoData(options: { tiers: Tiers; logger: Logger; now?
     );
     await tx.query(
       `INSERT INTO protocols (id, name, category, chain, website, tvl_usd) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[])`,
-      [PROTOCOLS.map((p) => p[0]), PROTOCOLS.map((p) => p[1]), PROTOCOLS.map((p) => p[2]), PROTOCOLS.map((p) => p[3]), PROTOCOLS.map((p) => `https://${p[0]}.example`), PROTOCOLS.map((p) => String(p[4] * 1_000_000))],
+      [
+        PROTOCOLS.map((p) => p[0]),
+        PROTOCOLS.map((p) => p[1]),
+        PROTOCOLS.map((p) => p[2]),
+        PROTOCOLS.map((p) => p[3]),
+        PROTOCOLS.map((p) => `https://${p[0]}.example`),
+        PROTOCOLS.map((p) => String(p[4] * 1_000_000)),
+      ],
     );
-    const handles = ['demo', 'whale', ...Array.from({ length: userCount - 2 }, (_, i) => `user${String(i + 1).padStart(2, '0')}`)];
-    await tx.query(`INSERT INTO users (handle, display_name) SELECT h, initcap(h) FROM unnest($1::text[]) AS h`, [handles]);
-    const users = await tx.query<{ id: string; handle: string }>('SELECT id::text AS id, handle FROM users ORDER BY id');
+    const handles = [
+      'demo',
+      'whale',
+      ...Array.from({ length: userCount - 2 }, (_, i) => `user${String(i + 1).padStart(2, '0')}`),
+    ];
+    await tx.query(`INSERT INTO users (handle, display_name) SELECT h, initcap(h) FROM unnest($1::text[]) AS h`, [
+      handles,
+    ]);
+    const users = await tx.query<{ id: string; handle: string }>(
+      'SELECT id::text AS id, handle FROM users ORDER BY id',
+    );
 
     const holdings: Array<[string, string, string | null, string, string]> = [];
     const position = (userId: string, assetId: string, protocolId: string | null) => {
@@ -125,12 +179,22 @@ export async function seedDemoData(options: { tiers: Tiers; logger: Logger; now?
       holdings.push([userId, assetId, protocolId, quantity, multiplyDecimals(quantity, lastPrice.get(assetId)!)]);
     };
     for (const user of users) {
-      if (user.handle === 'demo') ASSETS.slice(0, 24).forEach((a, i) => position(user.id, a[0], i % 3 === 0 ? null : PROTOCOLS[i % PROTOCOLS.length]![0]));
-      else if (user.handle === 'whale') ASSETS.slice(0, 50).forEach((a) => position(user.id, a[0], null)), ASSETS.slice(0, 10).forEach((a, i) => position(user.id, a[0], PROTOCOLS[i]![0]));
+      if (user.handle === 'demo')
+        ASSETS.slice(0, 24).forEach((a, i) =>
+          position(user.id, a[0], i % 3 === 0 ? null : PROTOCOLS[i % PROTOCOLS.length]![0]),
+        );
+      else if (user.handle === 'whale')
+        (ASSETS.slice(0, 50).forEach((a) => position(user.id, a[0], null)),
+          ASSETS.slice(0, 10).forEach((a, i) => position(user.id, a[0], PROTOCOLS[i]![0])));
       else {
         const count = 3 + Math.floor(random() * 10);
         const start = Math.floor(random() * ASSETS.length);
-        for (let i = 0; i < count; i++) position(user.id, ASSETS[(start + i) % ASSETS.length]![0], random() < 0.5 ? null : PROTOCOLS[Math.floor(random() * PROTOCOLS.length)]![0]);
+        for (let i = 0; i < count; i++)
+          position(
+            user.id,
+            ASSETS[(start + i) % ASSETS.length]![0],
+            random() < 0.5 ? null : PROTOCOLS[Math.floor(random() * PROTOCOLS.length)]![0],
+          );
       }
     }
     await tx.query(
@@ -146,7 +210,16 @@ export async function seedDemoData(options: { tiers: Tiers; logger: Logger; now?
         const amount = formatDecimal(BigInt(Math.round(random() * 1e6)) * 10n ** 14n + 10n ** 15n);
         const hash = '0x' + Array.from({ length: 64 }, () => Math.floor(random() * 16).toString(16)).join('');
         const at = new Date(end - Math.floor(random() * WEEK_MS)).toISOString();
-        txs.push([user.id, asset[0], random() < 0.2 ? null : PROTOCOLS[Math.floor(random() * PROTOCOLS.length)]![0], TX_TYPES[Math.floor(random() * TX_TYPES.length)]!, amount, multiplyDecimals(amount, lastPrice.get(asset[0])!), hash, at]);
+        txs.push([
+          user.id,
+          asset[0],
+          random() < 0.2 ? null : PROTOCOLS[Math.floor(random() * PROTOCOLS.length)]![0],
+          TX_TYPES[Math.floor(random() * TX_TYPES.length)]!,
+          amount,
+          multiplyDecimals(amount, lastPrice.get(asset[0])!),
+          hash,
+          at,
+        ]);
       }
     }
     await tx.query(
@@ -169,11 +242,27 @@ export async function seedDemoData(options: { tiers: Tiers; logger: Logger; now?
   for (const table of ['protocols', 'portfolio_holdings', 'transaction_history']) {
     await backfillTable({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, table, batchSize: 5_000 });
   }
-  await storeHotPrices(tiers.hot, await computePriceStats(tiers.clickhouse, ASSETS.map((a) => a[0])));
+  await storeHotPrices(
+    tiers.hot,
+    await computePriceStats(
+      tiers.clickhouse,
+      ASSETS.map((a) => a[0]),
+    ),
+  );
   const days = Array.from({ length: 8 }, (_, i) => new Date(end - i * 24 * 3600 * 1000).toISOString().slice(0, 10));
-  await writeDailyMetrics(tiers, ASSETS.map((a) => a[0]), days);
+  await writeDailyMetrics(
+    tiers,
+    ASSETS.map((a) => a[0]),
+    days,
+  );
   await ensureEmbeddings(tiers);
-  logger.info('demo data loaded', { users: userCount, assets: ASSETS.length, protocols: PROTOCOLS.length, ticks: ticks.length, ms: Date.now() - started });
+  logger.info('demo data loaded', {
+    users: userCount,
+    assets: ASSETS.length,
+    protocols: PROTOCOLS.length,
+    ticks: ticks.length,
+    ms: Date.now() - started,
+  });
   return true;
 }
 

@@ -30,7 +30,10 @@ export function tagsOfChange(event: ChangeEvent): string[] {
     case 'portfolio_holdings':
       return changedValues(event, 'user_id').map(cacheTags.holdings);
     case 'transaction_history':
-      return [...changedValues(event, 'user_id').map(cacheTags.transactions), ...changedValues(event, 'protocol_id').map(cacheTags.volume)];
+      return [
+        ...changedValues(event, 'user_id').map(cacheTags.transactions),
+        ...changedValues(event, 'protocol_id').map(cacheTags.volume),
+      ];
     case 'protocols':
       return [cacheTags.protocol(event.key)];
     case 'users':

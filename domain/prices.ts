@@ -32,9 +32,18 @@ export function percentChange(last: string, previous: string): string | null {
 }
 
 /** One ClickHouse statement for any number of assets: latest price and the price 24 h earlier. */
-export async function computePriceStats(clickhouse: Clickhouse, assetIds: readonly string[]): Promise<Map<string, PriceStats>> {
+export async function computePriceStats(
+  clickhouse: Clickhouse,
+  assetIds: readonly string[],
+): Promise<Map<string, PriceStats>> {
   if (assetIds.length === 0) return new Map();
-  const rows = await clickhouse.query<{ asset_id: string; last: string; prev: string; has_prev: number | string; ts_ms: string }>(
+  const rows = await clickhouse.query<{
+    asset_id: string;
+    last: string;
+    prev: string;
+    has_prev: number | string;
+    ts_ms: string;
+  }>(
     `SELECT asset_id,
             toString(argMax(price, ts)) AS last,
             toString(argMaxIf(price, ts, ts <= latest - INTERVAL 24 HOUR)) AS prev,
@@ -49,7 +58,11 @@ export async function computePriceStats(clickhouse: Clickhouse, assetIds: readon
   return new Map(
     rows.map((r) => [
       r.asset_id,
-      { price: formatDecimal(parseDecimal(r.last)), change24h: Number(r.has_prev) ? percentChange(r.last, r.prev) : null, ts: new Date(Number(r.ts_ms)).toISOString() },
+      {
+        price: formatDecimal(parseDecimal(r.last)),
+        change24h: Number(r.has_prev) ? percentChange(r.last, r.prev) : null,
+        ts: new Date(Number(r.ts_ms)).toISOString(),
+      },
     ]),
   );
 }
@@ -58,7 +71,10 @@ export async function computePriceStats(clickhouse: Clickhouse, assetIds: readon
  * Reads hot prices; missing ones are computed in ClickHouse and written back to Redis.
  * Redis is a cache here: when it fails, every price comes from ClickHouse and nothing is written back.
  */
-export async function loadPriceStats(deps: { hot: HotStore; clickhouse: Clickhouse }, assetIds: readonly string[]): Promise<Map<string, PriceStats>> {
+export async function loadPriceStats(
+  deps: { hot: HotStore; clickhouse: Clickhouse },
+  assetIds: readonly string[],
+): Promise<Map<string, PriceStats>> {
   const result = new Map<string, PriceStats>();
   let hotUp = true;
   const values = await deps.hot.mget(assetIds.map(priceKey)).catch(() => {
@@ -81,5 +97,7 @@ export async function loadPriceStats(deps: { hot: HotStore; clickhouse: Clickhou
 
 /** Writes price stats to Redis in one round trip. */
 export async function storeHotPrices(hot: HotStore, stats: ReadonlyMap<string, PriceStats>): Promise<void> {
-  await hot.mset([...stats].map(([id, s]) => ({ key: priceKey(id), value: JSON.stringify(s), ttlMs: HOT_PRICE_TTL_MS })));
+  await hot.mset(
+    [...stats].map(([id, s]) => ({ key: priceKey(id), value: JSON.stringify(s), ttlMs: HOT_PRICE_TTL_MS })),
+  );
 }

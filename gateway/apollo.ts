@@ -14,7 +14,12 @@ import { createJitGateway } from './jit-executor.ts';
 import { depthLimitRule } from './plugins/depth-limit.ts';
 import { createFormatError } from './plugins/errors.ts';
 
-export function createApollo(options: { schema: GraphQLSchema; logger: Logger; maxDepth: number; executor: 'jit' | 'graphql-js' }): ApolloServer<Context> {
+export function createApollo(options: {
+  schema: GraphQLSchema;
+  logger: Logger;
+  maxDepth: number;
+  executor: 'jit' | 'graphql-js';
+}): ApolloServer<Context> {
   return new ApolloServer<Context>({
     ...(options.executor === 'jit' ? { gateway: createJitGateway(options.schema) } : { schema: options.schema }),
     formatError: createFormatError(options.logger),

@@ -22,7 +22,13 @@ import type { Tiers } from '../stores/tiers.ts';
 import { createApollo } from './apollo.ts';
 import { createConsistencyGate } from './cache/consistency.ts';
 import { createPolicyReader } from './cache/policy.ts';
-import { createResponseCache, type CachePlan, type CacheRequest, type ExecutionResult, type RequestTracker } from './cache/response-cache.ts';
+import {
+  createResponseCache,
+  type CachePlan,
+  type CacheRequest,
+  type ExecutionResult,
+  type RequestTracker,
+} from './cache/response-cache.ts';
 import { loadGraphiql } from './graphiql.ts';
 import { createFormatError } from './plugins/errors.ts';
 import { createEventHub } from './subscriptions/hub.ts';
@@ -58,15 +64,34 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
       else void cache.evict(tagsOfChange(event), 'event').then(() => gate.observe(event.sequence));
     },
   });
-  const graphiql = config.gateway.graphiql ? loadGraphiql({ endpointPath: config.gateway.graphqlPath, assetPrefix: ASSET_PREFIX }) : undefined;
+  const graphiql = config.gateway.graphiql
+    ? loadGraphiql({ endpointPath: config.gateway.graphqlPath, assetPrefix: ASSET_PREFIX })
+    : undefined;
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error) => {
       logger.error('request failed', { error });
-      if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+      if (!res.headersSent)
+        send(
+          res,
+          500,
+          'application/json',
+          JSON.stringify({
+            errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+          }),
+        );
     });
   });
   server.keepAliveTimeout = 65_000;
-  const subscriptions = attachSubscriptions({ server, schema, hub, tiers, config, logger, cache: cache.tracker, formatError: createFormatError(logger) });
+  const subscriptions = attachSubscriptions({
+    server,
+    schema,
+    hub,
+    tiers,
+    config,
+    logger,
+    cache: cache.tracker,
+    formatError: createFormatError(logger),
+  });
 
   const context = (requestId: string, adminToken: string | undefined, tracker: RequestTracker): Context => ({
     requestId,
@@ -76,7 +101,11 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     logger,
     cache: tracker,
     // Tags only matter to a response that may be stored.
-    loaders: createLoaders({ tiers, batching: config.gateway.batching, tag: tracker.storing ? tracker.tag : undefined }),
+    loaders: createLoaders({
+      tiers,
+      batching: config.gateway.batching,
+      tag: tracker.storing ? tracker.tag : undefined,
+    }),
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -96,31 +125,71 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
       if (asset) return send(res, 200, asset.type, asset.body, { 'cache-control': 'public, max-age=86400' });
     }
     if (url.pathname === '/health') {
-      return send(res, 200, 'application/json', JSON.stringify({ status: 'ok', tiers: tiers.describe(), subscriptions: hub.size }));
+      return send(
+        res,
+        200,
+        'application/json',
+        JSON.stringify({ status: 'ok', tiers: tiers.describe(), subscriptions: hub.size }),
+      );
     }
     send(res, 404, 'application/json', JSON.stringify({ error: 'not found' }));
   }
 
-  async function graphql(server: ApolloServer<Context>, req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
+  async function graphql(
+    server: ApolloServer<Context>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    requestId: string,
+  ): Promise<void> {
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req);
       // The rest of the body is unread: close the connection so the next request is not parsed from it.
       if (raw === undefined) {
-        return send(res, 413, 'application/json', JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }), { connection: 'close' });
+        return send(
+          res,
+          413,
+          'application/json',
+          JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }),
+          { connection: 'close' },
+        );
       }
       try {
         body = raw.length ? JSON.parse(raw) : undefined;
       } catch {
-        return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] }));
+        return send(
+          res,
+          400,
+          'application/json',
+          JSON.stringify({
+            errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
+          }),
+        );
       }
     }
     const token = header(req, 'x-consistency-token');
     if (token !== undefined && !/^\d{1,19}$/.test(token)) {
-      return send(res, 400, 'application/json', JSON.stringify({ errors: [{ message: 'x-consistency-token must be the token of a mutation response (extensions.consistency.token)', extensions: { code: 'INVALID_ARGUMENT', field: 'x-consistency-token' } }] }));
+      return send(
+        res,
+        400,
+        'application/json',
+        JSON.stringify({
+          errors: [
+            {
+              message: 'x-consistency-token must be the token of a mutation response (extensions.consistency.token)',
+              extensions: { code: 'INVALID_ARGUMENT', field: 'x-consistency-token' },
+            },
+          ],
+        }),
+      );
     }
-    const consistency = token === undefined ? undefined : { token, ...(await gate.waitFor(token, config.cache.consistencyWaitMs)) };
-    const request = req.method === 'POST' && (req.headers['content-type'] ?? '').startsWith('application/json') ? cacheableBody(body) : undefined;
+    const consistency =
+      token === undefined ? undefined : { token, ...(await gate.waitFor(token, config.cache.consistencyWaitMs)) };
+    const request =
+      req.method === 'POST' && (req.headers['content-type'] ?? '').startsWith('application/json')
+        ? cacheableBody(body)
+        : undefined;
     const plan =
       request &&
       cache.plan({
@@ -134,13 +203,18 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
     if (plan) {
       const hit = await cache.lookup(plan);
       if (hit) {
-        return send(res, 200, 'application/json; charset=utf-8', hit.body, { 'x-cache': 'HIT', 'x-cache-policy': policyHeader(plan), age: String(Math.floor((Date.now() - hit.storedAt) / 1000)) });
+        return send(res, 200, 'application/json; charset=utf-8', hit.body, {
+          'x-cache': 'HIT',
+          'x-cache-policy': policyHeader(plan),
+          age: String(Math.floor((Date.now() - hit.storedAt) / 1000)),
+        });
       }
     }
     const execute = async (tracker: RequestTracker): Promise<ExecutionResult> => {
       tracker.consistency = consistency;
       const headers = new HeaderMap();
-      for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+      for (const [key, value] of Object.entries(req.headers))
+        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
       const response = await server.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
         context: async () => context(requestId, header(req, 'x-admin-token'), tracker),
@@ -157,7 +231,16 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
       return { status: response.status ?? 200, headers: out, body: text };
     };
     const result = plan ? await cache.fill(plan, execute) : await execute(cache.tracker());
-    res.writeHead(result.status, plan ? { ...result.headers, 'x-cache': plan.id === undefined ? 'BYPASS' : 'MISS', 'x-cache-policy': policyHeader(plan) } : result.headers);
+    res.writeHead(
+      result.status,
+      plan
+        ? {
+            ...result.headers,
+            'x-cache': plan.id === undefined ? 'BYPASS' : 'MISS',
+            'x-cache-policy': policyHeader(plan),
+          }
+        : result.headers,
+    );
     res.end(result.body);
   }
 
@@ -196,7 +279,13 @@ export function createGateway(options: { config: Config; tiers: Tiers; logger: L
   }
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);
 }
@@ -212,14 +301,18 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
 }
 
 /** The parts of a single-operation JSON body the cache keys on; undefined for anything else (batches, no query text). */
-function cacheableBody(body: unknown): Pick<CacheRequest, 'query' | 'operationName' | 'variables' | 'extensions'> | undefined {
+function cacheableBody(
+  body: unknown,
+): Pick<CacheRequest, 'query' | 'operationName' | 'variables' | 'extensions'> | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const b = body as Record<string, unknown>;
   if (typeof b['query'] !== 'string') return undefined;
-  const isObject = (v: unknown): v is Record<string, unknown> | null | undefined => v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v));
+  const isObject = (v: unknown): v is Record<string, unknown> | null | undefined =>
+    v === undefined || v === null || (typeof v === 'object' && !Array.isArray(v));
   const { query, operationName, variables, extensions } = b;
   // Anything malformed goes to Apollo, which explains the error; it must never match a cached entry.
-  if (!isObject(variables) || !isObject(extensions) || (operationName != null && typeof operationName !== 'string')) return undefined;
+  if (!isObject(variables) || !isObject(extensions) || (operationName != null && typeof operationName !== 'string'))
+    return undefined;
   return { query, operationName, variables, extensions };
 }
 

@@ -44,7 +44,12 @@ export interface GraphiqlAssets {
 /** Reads the UI assets once; `assetPrefix` is the URL path they are served under. */
 export function loadGraphiql(options: { endpointPath: string; assetPrefix: string }): GraphiqlAssets {
   const nodeModules = path.dirname(path.dirname(require.resolve('graphiql/package.json')));
-  const files = new Map(Object.entries(ASSETS).map(([name, a]) => [name, { body: readFileSync(path.join(nodeModules, a.file)), type: a.type }]));
+  const files = new Map(
+    Object.entries(ASSETS).map(([name, a]) => [
+      name,
+      { body: readFileSync(path.join(nodeModules, a.file)), type: a.type },
+    ]),
+  );
   const p = options.assetPrefix;
   const html = `<!doctype html>
 <html lang="en">

@@ -33,7 +33,14 @@ export function createJitGateway(schema: GraphQLSchema): GatewayInterface {
     // rebuild them as graphql-js errors, keeping the original error for masking.
     return {
       ...result,
-      errors: result.errors.map((e) => new GraphQLError(e.message, { path: e.path, originalError: e.originalError ?? e, extensions: e.extensions ?? {} })),
+      errors: result.errors.map(
+        (e) =>
+          new GraphQLError(e.message, {
+            path: e.path,
+            originalError: e.originalError ?? e,
+            extensions: e.extensions ?? {},
+          }),
+      ),
     };
   };
   return {

@@ -5,11 +5,22 @@ describe('config', () => {
   it('runs every tier embedded when no URL is set', () => {
     const config = loadConfig({});
     expect(config.port).toBe(4000);
-    expect([config.postgres.url, config.clickhouse.url, config.redis.url, config.vector.url, config.kafka.brokers]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([
+      config.postgres.url,
+      config.clickhouse.url,
+      config.redis.url,
+      config.vector.url,
+      config.kafka.brokers,
+    ]).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 
   it('reads tier URLs and typed values from the environment', () => {
-    const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://u@db/x', KAFKA_BROKERS: 'k1:9092, k2:9092', GATEWAY_BATCHING: 'false' });
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u@db/x',
+      KAFKA_BROKERS: 'k1:9092, k2:9092',
+      GATEWAY_BATCHING: 'false',
+    });
     expect(config.port).toBe(8080);
     expect(config.postgres.url).toBe('postgres://u@db/x');
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);

@@ -26,7 +26,17 @@ export const DEFAULT_CAPTURE_TABLES: readonly CaptureTable[] = [
   {
     table: 'transaction_history',
     keyColumn: 'id',
-    captureColumns: ['id', 'user_id', 'asset_id', 'protocol_id', 'type', 'amount', 'value_usd', 'tx_hash', 'occurred_at'],
+    captureColumns: [
+      'id',
+      'user_id',
+      'asset_id',
+      'protocol_id',
+      'type',
+      'amount',
+      'value_usd',
+      'tx_hash',
+      'occurred_at',
+    ],
     topic: 'defi.transactions',
   },
   {
@@ -35,9 +45,19 @@ export const DEFAULT_CAPTURE_TABLES: readonly CaptureTable[] = [
     captureColumns: ['id', 'user_id', 'asset_id', 'protocol_id', 'quantity', 'value_usd', 'updated_at'],
     topic: 'defi.portfolio',
   },
-  { table: 'protocols', keyColumn: 'id', captureColumns: ['id', 'name', 'category', 'chain', 'tvl_usd'], topic: 'defi.protocols' },
+  {
+    table: 'protocols',
+    keyColumn: 'id',
+    captureColumns: ['id', 'name', 'category', 'chain', 'tvl_usd'],
+    topic: 'defi.protocols',
+  },
   { table: 'users', keyColumn: 'id', captureColumns: ['id', 'handle', 'display_name'], topic: 'defi.users' },
-  { table: 'assets', keyColumn: 'id', captureColumns: ['id', 'symbol', 'name', 'chain', 'decimals'], topic: 'defi.assets' },
+  {
+    table: 'assets',
+    keyColumn: 'id',
+    captureColumns: ['id', 'symbol', 'name', 'chain', 'decimals'],
+    topic: 'defi.assets',
+  },
 ];
 
 export interface Config {
@@ -55,7 +75,11 @@ export interface Config {
     readonly timeoutMs: number;
   };
   readonly vector: { readonly url: string | undefined; readonly collection: string; readonly dimensions: number };
-  readonly kafka: { readonly brokers: readonly string[] | undefined; readonly clientId: string; readonly topicPrefix: string };
+  readonly kafka: {
+    readonly brokers: readonly string[] | undefined;
+    readonly clientId: string;
+    readonly topicPrefix: string;
+  };
   readonly gateway: {
     /** DataLoader batching; switched off only to measure what it buys (bench/). */
     readonly batching: boolean;
@@ -117,8 +141,14 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
     port: read.int('PORT', 4000, { min: 0, max: 65_535 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     dataDir: read.string('DATA_DIR', path.resolve('.data')),
-    postgres: { url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']), poolMax: read.int('PG_POOL_MAX', 10, { min: 1, max: 500 }) },
-    clickhouse: { url: read.url('CLICKHOUSE_URL', ['http:', 'https:']), database: read.identifier('CLICKHOUSE_DATABASE', 'default') },
+    postgres: {
+      url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+      poolMax: read.int('PG_POOL_MAX', 10, { min: 1, max: 500 }),
+    },
+    clickhouse: {
+      url: read.url('CLICKHOUSE_URL', ['http:', 'https:']),
+      database: read.identifier('CLICKHOUSE_DATABASE', 'default'),
+    },
     redis: {
       url: read.url('REDIS_URL', ['redis:', 'rediss:']),
       keyPrefix: read.string('REDIS_KEY_PREFIX', 'ys:'),
@@ -170,11 +200,13 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
 function validateCaptureTables(tables: readonly CaptureTable[]): void {
   const ident = /^[a-z_][a-z0-9_]{0,62}$/;
   for (const t of tables) {
-    const bad = (what: string) => new AppError({ code: 'CONFIG_INVALID', message: `Invalid CDC table ${JSON.stringify(t.table)}: ${what}` });
+    const bad = (what: string) =>
+      new AppError({ code: 'CONFIG_INVALID', message: `Invalid CDC table ${JSON.stringify(t.table)}: ${what}` });
     if (!ident.test(t.table)) throw bad('table name must be a lower-case identifier');
     if (!t.captureColumns.every((c) => ident.test(c))) throw bad('column names must be lower-case identifiers');
     if (!t.captureColumns.includes(t.keyColumn)) throw bad(`captureColumns must include the key column ${t.keyColumn}`);
-    if (!/^[A-Za-z0-9._-]{1,249}$/.test(t.topic)) throw bad(`topic ${JSON.stringify(t.topic)} is not a valid Kafka topic name`);
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(t.topic))
+      throw bad(`topic ${JSON.stringify(t.topic)} is not a valid Kafka topic name`);
   }
 }
 
@@ -183,13 +215,17 @@ function merge(base: Config, overrides: ConfigOverrides): Config {
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     const current = out[key];
-    out[key] = current && typeof current === 'object' && !Array.isArray(current) ? { ...current, ...(value as object) } : value;
+    out[key] =
+      current && typeof current === 'object' && !Array.isArray(current) ? { ...current, ...(value as object) } : value;
   }
   return out as unknown as Config;
 }
 
 function invalid(key: string, value: string, expected: string): AppError {
-  return new AppError({ code: 'CONFIG_INVALID', message: `Invalid ${key}=${JSON.stringify(value)}: expected ${expected}` });
+  return new AppError({
+    code: 'CONFIG_INVALID',
+    message: `Invalid ${key}=${JSON.stringify(value)}: expected ${expected}`,
+  });
 }
 
 function reader(env: Env) {
@@ -204,7 +240,8 @@ function reader(env: Env) {
       const value = raw(key);
       if (value === undefined) return fallback;
       const n = Number(value);
-      if (!Number.isInteger(n) || n < range.min || n > range.max) throw invalid(key, value, `an integer from ${range.min} to ${range.max}`);
+      if (!Number.isInteger(n) || n < range.min || n > range.max)
+        throw invalid(key, value, `an integer from ${range.min} to ${range.max}`);
       return n;
     },
     bool(key: string, fallback: boolean): boolean {
@@ -229,19 +266,25 @@ function reader(env: Env) {
       } catch {
         throw invalid(key, value, `a URL (${protocols.join(' or ')})`);
       }
-      if (!protocols.includes(parsed.protocol)) throw invalid(key, value, `a URL starting with ${protocols.join(' or ')}//`);
+      if (!protocols.includes(parsed.protocol))
+        throw invalid(key, value, `a URL starting with ${protocols.join(' or ')}//`);
       return value;
     },
     identifier(key: string, fallback: string): string {
       const value = raw(key) ?? fallback;
-      if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)) throw invalid(key, value, 'an identifier of letters, digits and underscores');
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value))
+        throw invalid(key, value, 'an identifier of letters, digits and underscores');
       return value;
     },
     list(key: string): string[] | undefined {
       const value = raw(key);
       if (value === undefined) return undefined;
-      const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-      if (items.length === 0 || items.some((item) => !/^[^\s:]+:\d+$/.test(item))) throw invalid(key, value, 'a comma-separated list of host:port');
+      const items = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (items.length === 0 || items.some((item) => !/^[^\s:]+:\d+$/.test(item)))
+        throw invalid(key, value, 'a comma-separated list of host:port');
       return items;
     },
   };

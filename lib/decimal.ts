@@ -18,7 +18,11 @@ export function isDecimalString(value: string): boolean {
 /** Parses a decimal string, throwing INVALID_DECIMAL naming `field` when it is not one. */
 export function parseDecimal(value: unknown, field = 'value'): bigint {
   if (typeof value !== 'string' || !DECIMAL_RE.test(value)) {
-    throw badInput('INVALID_DECIMAL', `${field} must be a decimal string such as "12.5" (at most 18 decimal places), got ${JSON.stringify(value)}`, { field });
+    throw badInput(
+      'INVALID_DECIMAL',
+      `${field} must be a decimal string such as "12.5" (at most 18 decimal places), got ${JSON.stringify(value)}`,
+      { field },
+    );
   }
   const negative = value.startsWith('-');
   const [int = '0', frac = ''] = (negative ? value.slice(1) : value).split('.');

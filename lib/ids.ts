@@ -15,7 +15,11 @@ export function parseUserId(value: unknown, field = 'userId'): string {
 /** Asset and protocol ids are short slugs ("ETH", "uniswap-v3"). */
 export function parseSlugId(value: unknown, field: string): string {
   if (typeof value !== 'string' || !SLUG_ID.test(value)) {
-    throw badInput('INVALID_ID', `${field} must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(value)}`, { field });
+    throw badInput(
+      'INVALID_ID',
+      `${field} must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(value)}`,
+      { field },
+    );
   }
   return value;
 }

@@ -17,17 +17,21 @@ export interface Logger {
 }
 
 /** Creates a logger writing JSON lines at or above `level` to `write` (stderr by default). */
-export function createLogger(options: {
-  level: LogLevel;
-  namespace?: string;
-  write?: (line: string) => void;
-}): Logger {
+export function createLogger(options: { level: LogLevel; namespace?: string; write?: (line: string) => void }): Logger {
   const threshold = rank[options.level];
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const namespace = options.namespace ?? 'app';
   const log = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (rank[level] < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, ns: namespace, msg: message, ...serializeFields(fields) }));
+    write(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level,
+        ns: namespace,
+        msg: message,
+        ...serializeFields(fields),
+      }),
+    );
   };
   return {
     debug: (m, f) => log('debug', m, f),

@@ -33,7 +33,11 @@ export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: () 
  */
 export async function retry<T>(
   fn: (attempt: number) => Promise<T>,
-  options: { policy?: RetryPolicy; onRetry?: (error: unknown, attempt: number, delayMs: number) => void; signal?: AbortSignal } = {},
+  options: {
+    policy?: RetryPolicy;
+    onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<T> {
   const policy = options.policy ?? defaultRetryPolicy;
   for (let attempt = 1; ; attempt++) {

@@ -60,13 +60,16 @@ async function createdTables(tier: 'postgres' | 'clickhouse'): Promise<string[]>
   const names: string[] = [];
   for (const file of await listing(tier)) {
     const sql = await readFile(path.join(here, tier, file), 'utf8');
-    for (const m of sql.matchAll(/^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][\w.]*)/gim)) names.push(m[1]!);
+    for (const m of sql.matchAll(/^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][\w.]*)/gim))
+      names.push(m[1]!);
   }
   return names;
 }
 
-const pgMigrations = () => postgres.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations ORDER BY name');
-const chMigrationRows = async () => (await clickhouse.query<{ n: string }>('SELECT toString(count()) AS n FROM schema_migrations'))[0]!.n;
+const pgMigrations = () =>
+  postgres.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations ORDER BY name');
+const chMigrationRows = async () =>
+  (await clickhouse.query<{ n: string }>('SELECT toString(count()) AS n FROM schema_migrations'))[0]!.n;
 
 /** A copy of migrations/<tier> in a temporary directory, to add to and edit. */
 async function copyOf(tier: 'postgres' | 'clickhouse'): Promise<string> {
@@ -109,7 +112,9 @@ describe('migrate', () => {
     }
     const chTables = await createdTables('clickhouse');
     expect(chTables).toContain('price_data_raw');
-    const existing = (await clickhouse.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')).map((r) => r.name);
+    const existing = (
+      await clickhouse.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase()')
+    ).map((r) => r.name);
     for (const table of chTables) expect(existing, table).toContain(table);
   });
 
@@ -123,7 +128,10 @@ describe('migrate', () => {
 
   it('applies only a file added after the last run', async () => {
     const dir = await copyOf('postgres');
-    await writeFile(path.join(dir, '900_probe.sql'), 'CREATE TABLE migrate_probe (id integer PRIMARY KEY);\nINSERT INTO migrate_probe VALUES (1), (2);\n');
+    await writeFile(
+      path.join(dir, '900_probe.sql'),
+      'CREATE TABLE migrate_probe (id integer PRIMARY KEY);\nINSERT INTO migrate_probe VALUES (1), (2);\n',
+    );
     expect(await migratePostgres({ postgres, logger, dir })).toEqual(['900_probe.sql']);
     expect(await postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM migrate_probe')).toEqual([{ n: 2 }]);
     // Running the same directory again applies nothing (the INSERT would fail on its key if it ran twice).
@@ -150,7 +158,9 @@ describe('migrate', () => {
     await expectConflict(migratePostgres({ postgres, logger, dir }), first!);
 
     expect(await pgMigrations()).toEqual(before);
-    expect(await postgres.query<{ t: string | null }>(`SELECT to_regclass('migrate_after_conflict')::text AS t`)).toEqual([{ t: null }]);
+    expect(
+      await postgres.query<{ t: string | null }>(`SELECT to_regclass('migrate_after_conflict')::text AS t`),
+    ).toEqual([{ t: null }]);
     // The untouched directory still migrates cleanly.
     expect(await migratePostgres({ postgres, logger })).toEqual([]);
   });
@@ -191,7 +201,11 @@ describe('splitStatements', () => {
   });
 
   it('takes a last statement without a semicolon or newline, and CRLF line ends', () => {
-    expect(splitStatements('SELECT 1;\r\nSELECT 2;\r\n-- done\r\nSELECT 3')).toEqual(['SELECT 1', 'SELECT 2', 'SELECT 3']);
+    expect(splitStatements('SELECT 1;\r\nSELECT 2;\r\n-- done\r\nSELECT 3')).toEqual([
+      'SELECT 1',
+      'SELECT 2',
+      'SELECT 3',
+    ]);
   });
 
   it('gives nothing for empty or comment-only SQL', () => {
@@ -207,7 +221,10 @@ describe('splitStatements', () => {
       expect(statements.length, file).toBe((sql.match(/^CREATE\b/gm) ?? []).length);
       for (const s of statements) {
         expect(s, file).toMatch(/^CREATE\b/);
-        expect(s.split('\n').some((line) => line.trim().startsWith('--')), file).toBe(false);
+        expect(
+          s.split('\n').some((line) => line.trim().startsWith('--')),
+          file,
+        ).toBe(false);
         expect(s.endsWith(';'), file).toBe(false);
       }
     }

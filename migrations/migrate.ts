@@ -31,16 +31,30 @@ async function load(dir: string): Promise<Migration[]> {
 }
 
 function changed(name: string, tier: string): AppError {
-  return new AppError({ code: 'CONFLICT', message: `Migration ${tier}/${name} changed after it was applied; add a new file instead` });
+  return new AppError({
+    code: 'CONFLICT',
+    message: `Migration ${tier}/${name} changed after it was applied; add a new file instead`,
+  });
 }
 
 /** Postgres: all pending files in one transaction (all or nothing), under an advisory lock so concurrent starts do not race. */
-export async function migratePostgres(options: { postgres: Postgres; logger: Logger; dir?: string }): Promise<string[]> {
+export async function migratePostgres(options: {
+  postgres: Postgres;
+  logger: Logger;
+  dir?: string;
+}): Promise<string[]> {
   const migrations = await load(options.dir ?? path.join(here, 'postgres'));
   return options.postgres.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(7355608)');
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Map((await tx.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations')).map((r) => [r.name, r.checksum]));
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Map(
+      (await tx.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations')).map((r) => [
+        r.name,
+        r.checksum,
+      ]),
+    );
     const applied: string[] = [];
     for (const m of migrations) {
       const previous = done.get(m.name);
@@ -56,11 +70,21 @@ export async function migratePostgres(options: { postgres: Postgres; logger: Log
 }
 
 /** ClickHouse has no multi-statement transactions: files are written idempotently (IF NOT EXISTS) and run statement by statement. */
-export async function migrateClickhouse(options: { clickhouse: Clickhouse; logger: Logger; dir?: string }): Promise<string[]> {
+export async function migrateClickhouse(options: {
+  clickhouse: Clickhouse;
+  logger: Logger;
+  dir?: string;
+}): Promise<string[]> {
   const { clickhouse } = options;
   const migrations = await load(options.dir ?? path.join(here, 'clickhouse'));
-  await clickhouse.command(`CREATE TABLE IF NOT EXISTS schema_migrations (name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY name`);
-  const done = new Map((await clickhouse.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations FINAL')).map((r) => [r.name, r.checksum]));
+  await clickhouse.command(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (name String, checksum String, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY name`,
+  );
+  const done = new Map(
+    (
+      await clickhouse.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_migrations FINAL')
+    ).map((r) => [r.name, r.checksum]),
+  );
   const applied: string[] = [];
   for (const m of migrations) {
     const previous = done.get(m.name);
@@ -86,7 +110,11 @@ export function splitStatements(sql: string): string[] {
 }
 
 /** Both tiers, Postgres first (the source of truth). */
-export async function migrate(options: { postgres: Postgres; clickhouse: Clickhouse; logger: Logger }): Promise<{ postgres: string[]; clickhouse: string[] }> {
+export async function migrate(options: {
+  postgres: Postgres;
+  clickhouse: Clickhouse;
+  logger: Logger;
+}): Promise<{ postgres: string[]; clickhouse: string[] }> {
   const postgres = await migratePostgres(options);
   const clickhouse = await migrateClickhouse(options);
   return { postgres, clickhouse };

@@ -6,6 +6,8 @@ export function requireAdmin(ctx: Context, operation: string): void {
   if (ctx.admin) return;
   throw new AppError({
     code: 'FORBIDDEN',
-    message: ctx.config.adminToken ? `${operation} needs a valid x-admin-token header` : 'Admin operations are disabled: set ADMIN_TOKEN',
+    message: ctx.config.adminToken
+      ? `${operation} needs a valid x-admin-token header`
+      : 'Admin operations are disabled: set ADMIN_TOKEN',
   });
 }

@@ -2,10 +2,18 @@
 import { badInput } from '../lib/errors.ts';
 
 /** An integer argument within [min, max]. */
-export function intInRange(value: number | null | undefined, fallback: number, range: { field: string; min: number; max: number }): number {
+export function intInRange(
+  value: number | null | undefined,
+  fallback: number,
+  range: { field: string; min: number; max: number },
+): number {
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < range.min || n > range.max) {
-    throw badInput('INVALID_ARGUMENT', `${range.field} must be an integer from ${range.min} to ${range.max}, got ${n}`, { field: range.field });
+    throw badInput(
+      'INVALID_ARGUMENT',
+      `${range.field} must be an integer from ${range.min} to ${range.max}, got ${n}`,
+      { field: range.field },
+    );
   }
   return n;
 }

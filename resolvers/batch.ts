@@ -5,4 +5,3 @@ export function orderByKeys<K, R>(keys: readonly K[], rows: readonly R[], keyOf:
   for (const row of rows) byKey.set(keyOf(row), row);
   return keys.map((key) => byKey.get(key) ?? null);
 }
-

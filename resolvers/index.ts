@@ -25,7 +25,14 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
 export const resolvers: Resolvers = {
   Decimal: DecimalScalar,
   DateTime: DateTimeScalar,
-  ...mergeResolvers(postgresResolvers, clickhouseResolvers, redisResolvers, vectorResolvers, syncResolvers, subscriptionResolvers),
+  ...mergeResolvers(
+    postgresResolvers,
+    clickhouseResolvers,
+    redisResolvers,
+    vectorResolvers,
+    syncResolvers,
+    subscriptionResolvers,
+  ),
 };
 
 export { createLoaders, type Loaders } from './loaders.ts';

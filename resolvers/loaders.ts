@@ -13,7 +13,11 @@ import { createRedisLoaders } from './redis/loaders.ts';
 import { createVectorLoaders } from './vector/loaders.ts';
 
 /** Makes `loader.load` (and so `loadMany`, which calls it) record `tagOf(key)`. */
-function tagged<K, V, C>(loader: DataLoader<K, V, C>, tag: (t: string) => void, tagOf: (key: K) => string): DataLoader<K, V, C> {
+function tagged<K, V, C>(
+  loader: DataLoader<K, V, C>,
+  tag: (t: string) => void,
+  tagOf: (key: K) => string,
+): DataLoader<K, V, C> {
   const load = loader.load.bind(loader);
   loader.load = (key: K) => {
     tag(tagOf(key));

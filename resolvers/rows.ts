@@ -76,7 +76,8 @@ export type DeliveredPrice = Delivered<PriceEvent>;
 
 /** SELECT lists producing the shapes above, shared by every statement that reads these tables. */
 export const columns = {
-  user: (t: string) => `${t}.id::text AS id, ${t}.handle, ${t}.display_name AS "displayName", ${t}.created_at AS "createdAt"`,
+  user: (t: string) =>
+    `${t}.id::text AS id, ${t}.handle, ${t}.display_name AS "displayName", ${t}.created_at AS "createdAt"`,
   asset: (t: string) => `${t}.id, ${t}.symbol, ${t}.name, ${t}.chain, ${t}.decimals`,
   protocol: (t: string) => `${t}.id, ${t}.name, ${t}.category, ${t}.chain, ${t}.website, ${t}.tvl_usd AS "tvlUsd"`,
   holding: (t: string) =>

@@ -16,7 +16,10 @@ function canonical(value: string): string {
 function parseDecimalInput(value: unknown): string {
   // Numbers are refused on purpose: a JSON number may already have lost precision in transit.
   if (typeof value !== 'string' || !isDecimalString(value)) {
-    throw invalid(`Decimal must be a string such as "12.5" with at most 18 decimal places, got ${JSON.stringify(value)}`, 'INVALID_DECIMAL');
+    throw invalid(
+      `Decimal must be a string such as "12.5" with at most 18 decimal places, got ${JSON.stringify(value)}`,
+      'INVALID_DECIMAL',
+    );
   }
   return canonical(value);
 }
@@ -34,7 +37,10 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
 function parseDateInput(value: unknown): Date {
   const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : null;
   if (!date || Number.isNaN(date.getTime())) {
-    throw invalid(`DateTime must be an ISO-8601 string such as "2026-11-25T12:00:00Z", got ${JSON.stringify(value)}`, 'INVALID_ARGUMENT');
+    throw invalid(
+      `DateTime must be an ISO-8601 string such as "2026-11-25T12:00:00Z", got ${JSON.stringify(value)}`,
+      'INVALID_ARGUMENT',
+    );
   }
   return date;
 }

@@ -83,7 +83,12 @@ export function createEmbeddedBus(options: { observer: StatementObserver; retain
       if (messages.length === 0) return;
       options.observer('bus', `publish ${topic}`);
       const log = logOf(topic);
-      const appended = messages.map((m, i) => ({ ...m, topic, partition: 0, offset: String(log.base + log.messages.length + i) }));
+      const appended = messages.map((m, i) => ({
+        ...m,
+        topic,
+        partition: 0,
+        offset: String(log.base + log.messages.length + i),
+      }));
       log.messages.push(...appended);
       if (log.messages.length > retain) {
         const drop = log.messages.length - retain;
@@ -108,7 +113,10 @@ export function createEmbeddedBus(options: { observer: StatementObserver; retain
       const startOffsets = new Map(
         sub.topics.map((topic) => {
           const log = logOf(topic);
-          return [topic, new Map([[0, String(sub.fromBeginning ? log.base : log.base + log.messages.length)]])] as const;
+          return [
+            topic,
+            new Map([[0, String(sub.fromBeginning ? log.base : log.base + log.messages.length)]]),
+          ] as const;
         }),
       );
       return {

@@ -9,7 +9,11 @@ import { noopObserver } from './observer.ts';
 const prefix = `ys-test-cache-${randomBytes(4).toString('hex')}:`;
 const stores: Array<[string, () => Promise<CacheStore>]> = [
   ['embedded', async () => createEmbeddedCacheStore({ observer: noopObserver })],
-  ['redis', () => createServerCacheStore({ url: services.redisUrl, keyPrefix: prefix, timeoutMs: 1_000, observer: noopObserver })],
+  [
+    'redis',
+    () =>
+      createServerCacheStore({ url: services.redisUrl, keyPrefix: prefix, timeoutMs: 1_000, observer: noopObserver }),
+  ],
 ];
 afterAll(() => deleteKeys(services.redisUrl, prefix));
 

@@ -96,7 +96,9 @@ return {#ids, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) 
 export const SWEEP_BATCH = 10_000;
 
 /** On its own connection: cache reads must not queue behind the sync worker's pipelines. */
-export async function createServerCacheStore(options: RedisOptions & { observer: StatementObserver }): Promise<CacheStore> {
+export async function createServerCacheStore(
+  options: RedisOptions & { observer: StatementObserver },
+): Promise<CacheStore> {
   const { keyPrefix } = options;
   const redis = await connectRedis({ ...options, autoPipelining: true });
   const run = statementRunner(options.observer, 'cache', 'redis');
@@ -110,7 +112,19 @@ export async function createServerCacheStore(options: RedisOptions & { observer:
     async set(id, entry, tags) {
       const value = encode(entry);
       await run('EVAL', () =>
-        redis.eval(SET_SCRIPT, 4, `rc:e:${id}`, ...books, keyPrefix, id, value, entry.maxAgeMs, entry.storedAt + entry.maxAgeMs, Buffer.byteLength(value), ...tags),
+        redis.eval(
+          SET_SCRIPT,
+          4,
+          `rc:e:${id}`,
+          ...books,
+          keyPrefix,
+          id,
+          value,
+          entry.maxAgeMs,
+          entry.storedAt + entry.maxAgeMs,
+          Buffer.byteLength(value),
+          ...tags,
+        ),
       );
     },
     async evict(tags) {
@@ -118,7 +132,9 @@ export async function createServerCacheStore(options: RedisOptions & { observer:
       return Number(await run('EVAL', () => redis.eval(EVICT_SCRIPT, 3, ...books, keyPrefix, ...tags)));
     },
     async usage() {
-      const [expired, entries, bytes] = (await run('EVAL', () => redis.eval(SWEEP_SCRIPT, 3, ...books, Date.now(), SWEEP_BATCH))) as number[];
+      const [expired, entries, bytes] = (await run('EVAL', () =>
+        redis.eval(SWEEP_SCRIPT, 3, ...books, Date.now(), SWEEP_BATCH),
+      )) as number[];
       return { entries: entries!, bytes: bytes!, expired: expired! };
     },
     async clear() {

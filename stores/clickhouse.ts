@@ -44,7 +44,9 @@ function wrap(client: ClickHouseClient, kind: Clickhouse['kind'], observer: Stat
       }),
     insert: async (table, rows) => {
       if (rows.length === 0) return;
-      await guard(`INSERT INTO ${table}`, () => client.insert({ table, values: rows as object[], format: 'JSONEachRow' }));
+      await guard(`INSERT INTO ${table}`, () =>
+        client.insert({ table, values: rows as object[], format: 'JSONEachRow' }),
+      );
     },
     command: async (sql, params = {}) => {
       await guard(sql, () => client.command({ query: sql, query_params: params }));
@@ -54,7 +56,11 @@ function wrap(client: ClickHouseClient, kind: Clickhouse['kind'], observer: Stat
 }
 
 /** A ClickHouse server over HTTP. */
-export function createServerClickhouse(options: { url: string; database: string; observer: StatementObserver }): Clickhouse {
+export function createServerClickhouse(options: {
+  url: string;
+  database: string;
+  observer: StatementObserver;
+}): Clickhouse {
   const client = createClient({
     url: options.url,
     database: options.database,
@@ -65,7 +71,10 @@ export function createServerClickhouse(options: { url: string; database: string;
 }
 
 /** chDB in this process; `dataDir` `:memory:` keeps nothing after exit. */
-export async function createEmbeddedClickhouse(options: { dataDir: string; observer: StatementObserver }): Promise<Clickhouse> {
+export async function createEmbeddedClickhouse(options: {
+  dataDir: string;
+  observer: StatementObserver;
+}): Promise<Clickhouse> {
   const { createChdbConnection } = await import('chdb/connection');
   const connection = createChdbConnection({ path: options.dataDir });
   const client = createClient({

@@ -21,7 +21,13 @@ export type HotOp =
   | { readonly op: 'set'; readonly key: string; readonly value: string; readonly ttlMs?: number }
   | { readonly op: 'del'; readonly keys: readonly string[] }
   /** Adds a member and keeps only the `keep` highest-scored ones. */
-  | { readonly op: 'zadd'; readonly key: string; readonly score: number; readonly member: string; readonly keep: number }
+  | {
+      readonly op: 'zadd';
+      readonly key: string;
+      readonly score: number;
+      readonly member: string;
+      readonly keep: number;
+    }
   | { readonly op: 'zrem'; readonly key: string; readonly members: readonly string[] };
 
 export interface HotStore {
@@ -69,7 +75,8 @@ export async function createServerHotStore(options: RedisOptions & { observer: S
         for (const o of ops) {
           if (o.op === 'hset') multi.hset(o.key, o.fields);
           else if (o.op === 'hdel') multi.hdel(o.key, ...o.fields);
-          else if (o.op === 'set') o.ttlMs === undefined ? multi.set(o.key, o.value) : multi.set(o.key, o.value, 'PX', o.ttlMs);
+          else if (o.op === 'set')
+            o.ttlMs === undefined ? multi.set(o.key, o.value) : multi.set(o.key, o.value, 'PX', o.ttlMs);
           else if (o.op === 'del') multi.del(...o.keys);
           else if (o.op === 'zadd') multi.zadd(o.key, o.score, o.member).zremrangebyrank(o.key, 0, -(o.keep + 1));
           else multi.zrem(o.key, ...o.members);
@@ -163,7 +170,10 @@ export function createEmbeddedHotStore(options: { maxEntries?: number; observer:
       observe('ZREVRANGE');
       const z = get(key);
       if (!(z instanceof Map)) return [];
-      return [...(z as Map<string, number>)].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).slice(0, count).map(([m]) => m);
+      return [...(z as Map<string, number>)]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1))
+        .slice(0, count)
+        .map(([m]) => m);
     },
     close: async () => data.clear(),
   };

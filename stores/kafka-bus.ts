@@ -74,7 +74,9 @@ export async function createKafkaBus(options: {
     const missing = topics.filter((t) => !ensured.has(t));
     if (missing.length === 0) return;
     try {
-      await retry(() => admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true }), { policy: metadataRetry });
+      await retry(() => admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true }), {
+        policy: metadataRetry,
+      });
     } catch (error) {
       throw tierUnavailable('kafka', error);
     }
@@ -88,7 +90,11 @@ export async function createKafkaBus(options: {
       options.observer('bus', `publish ${topic}`);
       await ensureTopics([prefixed(topic)]);
       try {
-        await producer.send({ topic: prefixed(topic), acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
+        await producer.send({
+          topic: prefixed(topic),
+          acks: -1,
+          messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        });
       } catch (error) {
         throw tierUnavailable('kafka', error);
       }
@@ -96,7 +102,11 @@ export async function createKafkaBus(options: {
     async subscribe(sub): Promise<BusSubscription> {
       // Without a group, each subscriber gets a unique one: it then reads every partition,
       // which is what a gateway instance fanning out to its own clients needs.
-      const consumer = kafka.consumer({ ...CONSUMER, groupId: sub.groupId ?? `${options.clientId}-${randomUUID()}`, allowAutoTopicCreation: true });
+      const consumer = kafka.consumer({
+        ...CONSUMER,
+        groupId: sub.groupId ?? `${options.clientId}-${randomUUID()}`,
+        allowAutoTopicCreation: true,
+      });
       await ensureTopics(sub.topics.map(prefixed));
       // A group-less subscriber starts at the end offsets read now, and seeks there explicitly,
       // so it knows exactly where it started (startOffsets) instead of trusting "latest".
@@ -108,7 +118,8 @@ export async function createKafkaBus(options: {
         }
       }
       await consumer.connect();
-      for (const topic of sub.topics) await consumer.subscribe({ topic: prefixed(topic), fromBeginning: sub.fromBeginning ?? false });
+      for (const topic of sub.topics)
+        await consumer.subscribe({ topic: prefixed(topic), fromBeginning: sub.fromBeginning ?? false });
       // Resolve only once partitions are assigned: a subscriber then receives every event
       // published after subscribe() returns (a new group starts at the latest offset).
       const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
@@ -144,7 +155,8 @@ export async function createKafkaBus(options: {
       const finished = new Promise<void>((resolve, reject) => ((finish = resolve), (fail = reject)));
       try {
         await consumer.connect();
-        for (const topic of new Set(pending.map((r) => prefixed(r.topic)))) await consumer.subscribe({ topic, fromBeginning: true });
+        for (const topic of new Set(pending.map((r) => prefixed(r.topic))))
+          await consumer.subscribe({ topic, fromBeginning: true });
         await consumer.run({
           eachBatch: async ({ batch }) => {
             const range = remaining.get(`${batch.topic}|${batch.partition}`);
@@ -163,7 +175,13 @@ export async function createKafkaBus(options: {
         });
         for (const r of pending) consumer.seek({ topic: prefixed(r.topic), partition: r.partition, offset: r.from });
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([finished, new Promise((_, reject) => (timer = setTimeout(() => reject(tierUnavailable('kafka', new Error('replay timed out'))), 60_000)))]);
+        await Promise.race([
+          finished,
+          new Promise(
+            (_, reject) =>
+              (timer = setTimeout(() => reject(tierUnavailable('kafka', new Error('replay timed out'))), 60_000)),
+          ),
+        ]);
         clearTimeout(timer);
       } finally {
         await consumer.disconnect().catch(() => {});

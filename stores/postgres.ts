@@ -51,13 +51,24 @@ function wrap(client: pg.Pool | pg.PoolClient, observer: StatementObserver): Que
 /** Connection failures become TIER_UNAVAILABLE (retriable); SQL errors pass through with their SQLSTATE. */
 function classify(error: unknown): unknown {
   const code = (error as { code?: string }).code;
-  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01' || /Connection terminated/.test(String(error))) {
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === '57P01' ||
+    /Connection terminated/.test(String(error))
+  ) {
     return tierUnavailable('postgres', error);
   }
   return error;
 }
 
-function fromPool(options: { pool: pg.Pool; url: string; kind: Postgres['kind']; observer: StatementObserver; onClose: () => Promise<void> }): Postgres {
+function fromPool(options: {
+  pool: pg.Pool;
+  url: string;
+  kind: Postgres['kind'];
+  observer: StatementObserver;
+  onClose: () => Promise<void>;
+}): Postgres {
   const { pool, observer } = options;
   const base = wrap(pool, observer);
   return {
@@ -89,7 +100,12 @@ function fromPool(options: { pool: pg.Pool; url: string; kind: Postgres['kind'];
 }
 
 /** A `pg` Pool on a PostgreSQL server. */
-export function createServerPostgres(options: { url: string; poolMax: number; observer: StatementObserver; logger: Logger }): Postgres {
+export function createServerPostgres(options: {
+  url: string;
+  poolMax: number;
+  observer: StatementObserver;
+  logger: Logger;
+}): Postgres {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolMax });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', (error) => options.logger.warn('idle postgres client error', { error }));
@@ -104,8 +120,15 @@ export function createServerPostgres(options: { url: string; poolMax: number; ob
  * concurrent loaders. PGlite runs one statement at a time anyway, so one connection costs no
  * throughput.
  */
-export async function createEmbeddedPostgres(options: { dataDir: string; observer: StatementObserver; logger: Logger }): Promise<Postgres> {
-  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
+export async function createEmbeddedPostgres(options: {
+  dataDir: string;
+  observer: StatementObserver;
+  logger: Logger;
+}): Promise<Postgres> {
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite-socket'),
+  ]);
   const db = options.dataDir === ':memory:' ? new PGlite() : new PGlite(options.dataDir);
   await db.waitReady;
   // A few spare connections for tools (psql) pointed at the printed URL.

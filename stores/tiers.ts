@@ -37,7 +37,11 @@ function embeddedDir(config: Config, name: string): string {
 }
 
 /** Opens every tier; on failure closes those already open and rethrows. */
-export async function createTiers(options: { config: Config; logger: Logger; observer?: StatementObserver }): Promise<Tiers> {
+export async function createTiers(options: {
+  config: Config;
+  logger: Logger;
+  observer?: StatementObserver;
+}): Promise<Tiers> {
   const { config, logger } = options;
   const observer = options.observer ?? noopObserver;
   const opened: Array<{ close(): Promise<void> }> = [];
@@ -49,8 +53,17 @@ export async function createTiers(options: { config: Config; logger: Logger; obs
   try {
     const postgres = await open(
       config.postgres.url
-        ? createServerPostgres({ url: config.postgres.url, poolMax: config.postgres.poolMax, observer, logger: logger.child('postgres') })
-        : createEmbeddedPostgres({ dataDir: embeddedDir(config, 'pglite'), observer, logger: logger.child('postgres') }),
+        ? createServerPostgres({
+            url: config.postgres.url,
+            poolMax: config.postgres.poolMax,
+            observer,
+            logger: logger.child('postgres'),
+          })
+        : createEmbeddedPostgres({
+            dataDir: embeddedDir(config, 'pglite'),
+            observer,
+            logger: logger.child('postgres'),
+          }),
     );
     const clickhouse = await open(
       config.clickhouse.url
@@ -58,19 +71,34 @@ export async function createTiers(options: { config: Config; logger: Logger; obs
         : createEmbeddedClickhouse({ dataDir: embeddedDir(config, 'chdb'), observer }),
     );
     const hot = await open(
-      config.redis.url ? createServerHotStore({ ...config.redis, url: config.redis.url, observer }) : createEmbeddedHotStore({ observer }),
+      config.redis.url
+        ? createServerHotStore({ ...config.redis, url: config.redis.url, observer })
+        : createEmbeddedHotStore({ observer }),
     );
     const cache = await open(
-      config.redis.url ? createServerCacheStore({ ...config.redis, url: config.redis.url, observer }) : createEmbeddedCacheStore({ observer }),
+      config.redis.url
+        ? createServerCacheStore({ ...config.redis, url: config.redis.url, observer })
+        : createEmbeddedCacheStore({ observer }),
     );
     const vector = await open(
       config.vector.url
-        ? createQdrantVectorIndex({ url: config.vector.url, collection: config.vector.collection, dimensions: config.vector.dimensions, observer })
+        ? createQdrantVectorIndex({
+            url: config.vector.url,
+            collection: config.vector.collection,
+            dimensions: config.vector.dimensions,
+            observer,
+          })
         : createEmbeddedVectorIndex({ dimensions: config.vector.dimensions, observer }),
     );
     const bus = await open(
       config.kafka.brokers
-        ? createKafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, topicPrefix: config.kafka.topicPrefix, observer, logger: logger.child('kafka') })
+        ? createKafkaBus({
+            brokers: config.kafka.brokers,
+            clientId: config.kafka.clientId,
+            topicPrefix: config.kafka.topicPrefix,
+            observer,
+            logger: logger.child('kafka'),
+          })
         : createEmbeddedBus({ observer }),
     );
     return {
@@ -80,7 +108,13 @@ export async function createTiers(options: { config: Config; logger: Logger; obs
       cache,
       vector,
       bus,
-      describe: () => ({ postgres: postgres.kind, clickhouse: clickhouse.kind, redis: hot.kind, vector: vector.kind, kafka: bus.kind }),
+      describe: () => ({
+        postgres: postgres.kind,
+        clickhouse: clickhouse.kind,
+        redis: hot.kind,
+        vector: vector.kind,
+        kafka: bus.kind,
+      }),
       async close() {
         // Reverse order of opening: the bus first, the source of truth last.
         for (const tier of [bus, vector, cache, hot, clickhouse, postgres]) await tier.close().catch(() => {});

@@ -16,7 +16,8 @@ export interface VectorPoint {
 }
 
 /** A query by vector, or by the id of a stored point (which is then left out of its own answer). */
-export type VectorQuery = { readonly vector: readonly number[]; readonly limit: number } | { readonly id: string; readonly limit: number };
+export type VectorQuery =
+  { readonly vector: readonly number[]; readonly limit: number } | { readonly id: string; readonly limit: number };
 
 export interface VectorMatch {
   readonly id: string;
@@ -37,10 +38,15 @@ export interface VectorIndex {
 /** Rejects a vector of the wrong length or with non-finite components (INVALID_ARGUMENT). */
 export function assertVector(vector: readonly number[], dimensions: number, field = 'embedding'): void {
   if (vector.length !== dimensions) {
-    throw badInput('INVALID_ARGUMENT', `${field} must have ${dimensions} components, got ${vector.length}`, { field, expected: dimensions });
+    throw badInput('INVALID_ARGUMENT', `${field} must have ${dimensions} components, got ${vector.length}`, {
+      field,
+      expected: dimensions,
+    });
   }
-  if (!vector.every(Number.isFinite)) throw badInput('INVALID_ARGUMENT', `${field} must contain only finite numbers`, { field });
-  if (vector.every((x) => x === 0)) throw badInput('INVALID_ARGUMENT', `${field} must not be the zero vector`, { field });
+  if (!vector.every(Number.isFinite))
+    throw badInput('INVALID_ARGUMENT', `${field} must contain only finite numbers`, { field });
+  if (vector.every((x) => x === 0))
+    throw badInput('INVALID_ARGUMENT', `${field} must not be the zero vector`, { field });
 }
 
 function normalize(vector: readonly number[]): Float64Array {
@@ -119,7 +125,9 @@ export async function createQdrantVectorIndex(options: {
   const call = statementRunner(options.observer, 'vector', 'vector');
   const exists = await call('collectionExists', () => client.collectionExists(collection));
   if (!exists.exists) {
-    await call('createCollection', () => client.createCollection(collection, { vectors: { size: options.dimensions, distance: 'Cosine' } }));
+    await call('createCollection', () =>
+      client.createCollection(collection, { vectors: { size: options.dimensions, distance: 'Cosine' } }),
+    );
   }
   const toMatches = (points: Array<{ payload?: Record<string, unknown> | null; score: number }>): VectorMatch[] =>
     points.map((p) => ({ id: String(p.payload?.['assetId']), score: p.score }));
@@ -129,7 +137,10 @@ export async function createQdrantVectorIndex(options: {
     async upsert(list) {
       for (const p of list) assertVector(p.vector, options.dimensions, `vector of ${p.id}`);
       await call('upsert', () =>
-        client.upsert(collection, { wait: true, points: list.map((p) => ({ id: pointId(p.id), vector: [...p.vector], payload: { assetId: p.id } })) }),
+        client.upsert(collection, {
+          wait: true,
+          points: list.map((p) => ({ id: pointId(p.id), vector: [...p.vector], payload: { assetId: p.id } })),
+        }),
       );
     },
     async searchBatch(queries) {

@@ -34,10 +34,16 @@ export async function backfillTable(options: {
 }): Promise<BackfillProgress> {
   const spec = replicaSpecs[options.table];
   if (!spec) {
-    throw new AppError({ code: 'INVALID_ARGUMENT', message: `No replica for table ${JSON.stringify(options.table)}; known: ${knownTables().join(', ')}`, details: { field: 'table' } });
+    throw new AppError({
+      code: 'INVALID_ARGUMENT',
+      message: `No replica for table ${JSON.stringify(options.table)}; known: ${knownTables().join(', ')}`,
+      details: { field: 'table' },
+    });
   }
   const { postgres, clickhouse } = options;
-  const [{ total = 0 } = {}] = await postgres.query<{ total: number }>(`SELECT count(*)::int AS total FROM ${spec.table}`);
+  const [{ total = 0 } = {}] = await postgres.query<{ total: number }>(
+    `SELECT count(*)::int AS total FROM ${spec.table}`,
+  );
   const select = spec.columns.map((c) => `t.${c}`).join(', ');
   let last: string | null = null;
   let copied = 0;
@@ -54,9 +60,18 @@ export async function backfillTable(options: {
     const from = last;
     const to = rows.length < options.batchSize ? null : String(rows.at(-1)!['_key']);
     if (rows.length > 0) {
-      await clickhouse.insert(spec.replica, rows.map((r) => toReplicaRow(spec, r, { version: r['_version'] as string, deleted: false })));
+      await clickhouse.insert(
+        spec.replica,
+        rows.map((r) => toReplicaRow(spec, r, { version: r['_version'] as string, deleted: false })),
+      );
     }
-    tombstoned += await tombstoneMissing({ clickhouse, spec, from, to, present: new Set(rows.map((r) => String(r['_key']))) });
+    tombstoned += await tombstoneMissing({
+      clickhouse,
+      spec,
+      from,
+      to,
+      present: new Set(rows.map((r) => String(r['_key']))),
+    });
     copied += rows.length;
     options.onProgress?.({ table: spec.table, copied, total, tombstoned });
     if (to === null) break;
@@ -66,15 +81,29 @@ export async function backfillTable(options: {
 }
 
 /** Tombstones live replica rows with a key in (from, to] (to = null: no upper bound) that Postgres no longer has. */
-async function tombstoneMissing(args: { clickhouse: Clickhouse; spec: (typeof replicaSpecs)[string]; from: string | null; to: string | null; present: Set<string> }): Promise<number> {
+async function tombstoneMissing(args: {
+  clickhouse: Clickhouse;
+  spec: (typeof replicaSpecs)[string];
+  from: string | null;
+  to: string | null;
+  present: Set<string>;
+}): Promise<number> {
   const { clickhouse, spec } = args;
   const keyType = spec.keyType === 'bigint' ? 'UInt64' : 'String';
   const inRange = `_deleted = 0
        AND ({hasFrom:UInt8} = 0 OR ${spec.key} > {from:${keyType}})
        AND ({hasTo:UInt8} = 0 OR ${spec.key} <= {to:${keyType}})`;
-  const range = { hasFrom: args.from === null ? 0 : 1, from: args.from ?? (keyType === 'UInt64' ? 0 : ''), hasTo: args.to === null ? 0 : 1, to: args.to ?? (keyType === 'UInt64' ? 0 : '') };
+  const range = {
+    hasFrom: args.from === null ? 0 : 1,
+    from: args.from ?? (keyType === 'UInt64' ? 0 : ''),
+    hasTo: args.to === null ? 0 : 1,
+    to: args.to ?? (keyType === 'UInt64' ? 0 : ''),
+  };
   // Keys first: usually every live row is still in Postgres, and whole rows are read only for those that are not.
-  const live = await clickhouse.query<{ _key: string }>(`SELECT toString(${spec.key}) AS _key FROM ${spec.replica} FINAL WHERE ${inRange}`, range);
+  const live = await clickhouse.query<{ _key: string }>(
+    `SELECT toString(${spec.key}) AS _key FROM ${spec.replica} FINAL WHERE ${inRange}`,
+    range,
+  );
   const goneKeys = live.map((r) => r._key).filter((k) => !args.present.has(k));
   if (goneKeys.length === 0) return 0;
   const gone = await clickhouse.query<Record<string, unknown> & { _v: string }>(
@@ -82,6 +111,9 @@ async function tombstoneMissing(args: { clickhouse: Clickhouse; spec: (typeof re
     { ...range, keys: goneKeys },
   );
   // A tombstone outranks the live version; keys are never reused (identity columns), so nothing newer can follow.
-  await clickhouse.insert(spec.replica, gone.map((r) => toReplicaRow(spec, r, { version: String(BigInt(r._v) + 1n), deleted: true })));
+  await clickhouse.insert(
+    spec.replica,
+    gone.map((r) => toReplicaRow(spec, r, { version: String(BigInt(r._v) + 1n), deleted: true })),
+  );
   return gone.length;
 }

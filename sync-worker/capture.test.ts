@@ -33,10 +33,14 @@ it('creates the triggers once, skips the DDL on an unchanged restart, and applie
   await installCapture({ postgres, tables: DEFAULT_CAPTURE_TABLES });
   expect(ddl()).toBe(0);
 
-  const narrower = DEFAULT_CAPTURE_TABLES.map((t) => (t.table === 'protocols' ? { ...t, captureColumns: ['id', 'name'] } : t));
+  const narrower = DEFAULT_CAPTURE_TABLES.map((t) =>
+    t.table === 'protocols' ? { ...t, captureColumns: ['id', 'name'] } : t,
+  );
   counter.reset();
   await installCapture({ postgres, tables: narrower });
   expect(ddl()).toBe(DEFAULT_CAPTURE_TABLES.length);
-  const [row] = await postgres.query<{ columns: string[] }>(`SELECT columns FROM cdc.capture_config WHERE table_name = 'protocols'`);
+  const [row] = await postgres.query<{ columns: string[] }>(
+    `SELECT columns FROM cdc.capture_config WHERE table_name = 'protocols'`,
+  );
   expect(row!.columns).toEqual(['id', 'name']);
 });

@@ -22,7 +22,9 @@ export async function installCapture(options: { postgres: Postgres; tables: read
     // Every process start runs this; CREATE TRIGGER locks each table against writes, so skip
     // the DDL when the database already captures exactly what the config says.
     if (await isInstalled(tx, options.tables)) return;
-    await tx.query('UPDATE cdc.capture_config SET enabled = false WHERE NOT (table_name = ANY($1::text[]))', [options.tables.map((t) => t.table)]);
+    await tx.query('UPDATE cdc.capture_config SET enabled = false WHERE NOT (table_name = ANY($1::text[]))', [
+      options.tables.map((t) => t.table),
+    ]);
     for (const t of options.tables) {
       await tx.query(
         `INSERT INTO cdc.capture_config (table_name, key_column, columns, topic, enabled) VALUES ($1, $2, $3, $4, true)
@@ -30,7 +32,9 @@ export async function installCapture(options: { postgres: Postgres; tables: read
         [t.table, t.keyColumn, t.captureColumns, t.topic],
       );
       // Table names are validated identifiers (lib/config.ts); DDL cannot take parameters.
-      await tx.query(`CREATE OR REPLACE TRIGGER cdc_capture AFTER INSERT OR UPDATE OR DELETE ON ${t.table} FOR EACH ROW EXECUTE FUNCTION cdc.capture()`);
+      await tx.query(
+        `CREATE OR REPLACE TRIGGER cdc_capture AFTER INSERT OR UPDATE OR DELETE ON ${t.table} FOR EACH ROW EXECUTE FUNCTION cdc.capture()`,
+      );
     }
   });
 }
@@ -48,7 +52,13 @@ async function isInstalled(tx: Queryable, tables: readonly CaptureTable[]): Prom
     config.length === tables.length &&
     tables.every((t) => {
       const row = byTable.get(t.table);
-      return row !== undefined && triggered.has(t.table) && row.key_column === t.keyColumn && row.topic === t.topic && row.columns.join() === t.captureColumns.join();
+      return (
+        row !== undefined &&
+        triggered.has(t.table) &&
+        row.key_column === t.keyColumn &&
+        row.topic === t.topic &&
+        row.columns.join() === t.captureColumns.join()
+      );
     })
   );
 }

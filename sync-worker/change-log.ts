@@ -51,11 +51,17 @@ export async function claimBatch(tx: Queryable, batchSize: number): Promise<Chan
 
 export async function markProcessed(tx: Queryable, seqs: readonly string[]): Promise<void> {
   if (seqs.length === 0) return;
-  await tx.query(`UPDATE cdc.change_log SET processed = true, processed_at = now(), error_message = NULL, next_attempt_at = NULL WHERE seq = ANY($1::bigint[])`, [seqs]);
+  await tx.query(
+    `UPDATE cdc.change_log SET processed = true, processed_at = now(), error_message = NULL, next_attempt_at = NULL WHERE seq = ANY($1::bigint[])`,
+    [seqs],
+  );
 }
 
 /** Records a failed attempt: backs off exponentially, dead-letters after `maxAttempts`. */
-export async function markFailed(tx: Queryable, args: { seq: string; error: string; maxAttempts: number; retryBaseMs: number }): Promise<{ deadLettered: boolean }> {
+export async function markFailed(
+  tx: Queryable,
+  args: { seq: string; error: string; maxAttempts: number; retryBaseMs: number },
+): Promise<{ deadLettered: boolean }> {
   const [row] = await tx.query<{ dead_lettered: boolean }>(
     `UPDATE cdc.change_log
      SET retry_count = retry_count + 1,

@@ -28,7 +28,12 @@ export interface BatchOutcome {
 
 const isOutage = (error: unknown) => error instanceof AppError && error.code === 'TIER_UNAVAILABLE';
 
-export function createChangeProcessor(options: { tiers: Tiers; config: Config; logger: Logger; onApplied?: (changes: readonly Change[]) => void }) {
+export function createChangeProcessor(options: {
+  tiers: Tiers;
+  config: Config;
+  logger: Logger;
+  onApplied?: (changes: readonly Change[]) => void;
+}) {
   const { tiers, config, logger } = options;
   const topics = new Map(config.cdc.tables.map((t) => [t.table, t.topic]));
   // The bus last: an event means ClickHouse and Redis already have the change, so a consumer
@@ -45,7 +50,10 @@ export function createChangeProcessor(options: { tiers: Tiers; config: Config; l
       if (changes.length === 0) return { claimed: 0, processed: 0, failed: 0, deadLettered: 0 };
       try {
         await applyAll(changes);
-        await markProcessed(tx, changes.map((c) => c.seq));
+        await markProcessed(
+          tx,
+          changes.map((c) => c.seq),
+        );
         options.onApplied?.(changes);
         return { claimed: changes.length, processed: changes.length, failed: 0, deadLettered: 0 };
       } catch (error) {
@@ -67,18 +75,29 @@ export function createChangeProcessor(options: { tiers: Tiers; config: Config; l
           blockedRows.add(row);
           failed++;
           const message = error instanceof Error ? error.message : String(error);
-          const outcome = await markFailed(tx, { seq: change.seq, error: message, maxAttempts: config.cdc.maxAttempts, retryBaseMs: config.cdc.retryBaseMs });
-          if (outcome.deadLettered) deadLettered++;
-          logger[outcome.deadLettered ? 'error' : 'warn'](outcome.deadLettered ? 'change dead-lettered' : 'change failed; will retry', {
+          const outcome = await markFailed(tx, {
             seq: change.seq,
-            table: change.table,
-            rowKey: change.rowKey,
-            attempt: change.retryCount + 1,
             error: message,
+            maxAttempts: config.cdc.maxAttempts,
+            retryBaseMs: config.cdc.retryBaseMs,
           });
+          if (outcome.deadLettered) deadLettered++;
+          logger[outcome.deadLettered ? 'error' : 'warn'](
+            outcome.deadLettered ? 'change dead-lettered' : 'change failed; will retry',
+            {
+              seq: change.seq,
+              table: change.table,
+              rowKey: change.rowKey,
+              attempt: change.retryCount + 1,
+              error: message,
+            },
+          );
         }
       }
-      await markProcessed(tx, done.map((c) => c.seq));
+      await markProcessed(
+        tx,
+        done.map((c) => c.seq),
+      );
       if (done.length > 0) options.onApplied?.(done);
       return { claimed: changes.length, processed: done.length, failed, deadLettered };
     });

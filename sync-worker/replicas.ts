@@ -47,7 +47,11 @@ export const replicaSpecs: Readonly<Record<string, ReplicaSpec>> = {
 };
 
 /** A replica row from a captured (or backfilled) record, with its version and tombstone flag. */
-export function toReplicaRow(spec: ReplicaSpec, doc: Readonly<Record<string, unknown>>, meta: { version: string | number; deleted: boolean }): Record<string, unknown> {
+export function toReplicaRow(
+  spec: ReplicaSpec,
+  doc: Readonly<Record<string, unknown>>,
+  meta: { version: string | number; deleted: boolean },
+): Record<string, unknown> {
   const row: Record<string, unknown> = { _version: meta.version, _deleted: meta.deleted ? 1 : 0 };
   for (const column of spec.columns) {
     const value = doc[column];

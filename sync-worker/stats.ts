@@ -30,7 +30,16 @@ export interface CdcStats extends CdcCounts {
 }
 
 export async function cdcStats(deps: { postgres: Postgres; bus: EventBus }): Promise<CdcStats> {
-  const rows = await deps.postgres.query<{ table: string; pending: number; processed: number; failed: number; dead: number; age_ms: number | null; per_sec: number; last: Date | null }>(
+  const rows = await deps.postgres.query<{
+    table: string;
+    pending: number;
+    processed: number;
+    failed: number;
+    dead: number;
+    age_ms: number | null;
+    per_sec: number;
+    last: Date | null;
+  }>(
     `SELECT cfg.table_name AS "table",
             count(c.id) FILTER (WHERE NOT c.processed AND NOT c.dead_lettered)::int AS pending,
             count(c.id) FILTER (WHERE c.processed)::int AS processed,
@@ -54,7 +63,8 @@ export async function cdcStats(deps: { postgres: Postgres; bus: EventBus }): Pro
     changesPerSecond: Math.round(r.per_sec * 100) / 100,
     lastProcessedAt: r.last,
   }));
-  const sum = (k: 'pending' | 'processed' | 'failed' | 'deadLettered' | 'changesPerSecond') => tables.reduce((n, t) => n + t[k], 0);
+  const sum = (k: 'pending' | 'processed' | 'failed' | 'deadLettered' | 'changesPerSecond') =>
+    tables.reduce((n, t) => n + t[k], 0);
   return {
     tables,
     pending: sum('pending'),
@@ -83,13 +93,25 @@ export async function syncStatus(deps: { postgres: Postgres; clickhouse: Clickho
     Object.values(replicaSpecs).map(async (spec) => {
       const [[pg], [ch], [pending]] = await Promise.all([
         deps.postgres.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${spec.table}`),
-        deps.clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM ${spec.replica} FINAL WHERE _deleted = 0`),
-        deps.postgres.query<{ n: number }>(`SELECT count(*)::int AS n FROM cdc.change_log WHERE table_name = $1 AND NOT processed`, [spec.table]),
+        deps.clickhouse.query<{ n: string }>(
+          `SELECT toString(count()) AS n FROM ${spec.replica} FINAL WHERE _deleted = 0`,
+        ),
+        deps.postgres.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM cdc.change_log WHERE table_name = $1 AND NOT processed`,
+          [spec.table],
+        ),
       ]);
       const postgresRows = pg?.n ?? 0;
       const clickhouseRows = Number(ch?.n ?? 0);
       const pendingChanges = pending?.n ?? 0;
-      return { table: spec.table, replica: spec.replica, postgresRows, clickhouseRows, pendingChanges, inSync: pendingChanges === 0 && postgresRows === clickhouseRows };
+      return {
+        table: spec.table,
+        replica: spec.replica,
+        postgresRows,
+        clickhouseRows,
+        pendingChanges,
+        inSync: pendingChanges === 0 && postgresRows === clickhouseRows,
+      };
     }),
   );
 }

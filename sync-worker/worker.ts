@@ -31,7 +31,12 @@ export interface SyncWorker {
 /** How often processed changes are pruned. */
 const PRUNE_EVERY_MS = 60_000;
 
-export function createSyncWorker(options: { tiers: Tiers; config: Config; logger: Logger; onApplied?: (changes: readonly Change[]) => void }): SyncWorker {
+export function createSyncWorker(options: {
+  tiers: Tiers;
+  config: Config;
+  logger: Logger;
+  onApplied?: (changes: readonly Change[]) => void;
+}): SyncWorker {
   const { tiers, config } = options;
   const logger = options.logger.child('sync-worker');
   const processor = createChangeProcessor({ tiers, config, logger, onApplied: options.onApplied });
@@ -90,7 +95,10 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
     } catch (error) {
       // A tier is down (or Postgres itself): nothing was marked; back off and try again.
       consecutiveOutages++;
-      const delayMs = Math.max(config.cdc.pollIntervalMs, backoffDelayMs({ ...defaultRetryPolicy, maxDelayMs: 10_000 }, consecutiveOutages));
+      const delayMs = Math.max(
+        config.cdc.pollIntervalMs,
+        backoffDelayMs({ ...defaultRetryPolicy, maxDelayMs: 10_000 }, consecutiveOutages),
+      );
       logger.warn('batch not applied; retrying', { error, delayMs });
       // Not cut short by notifications: commits keep coming while a tier is down.
       await sleep(delayMs, false);
@@ -151,7 +159,10 @@ export function createSyncWorker(options: { tiers: Tiers; config: Config; logger
       pruneTimer = setInterval(() => void prune(), Math.min(PRUNE_EVERY_MS, Math.max(1_000, config.cdc.retentionMs)));
       pruneTimer.unref();
       loop = run();
-      logger.info('sync worker started', { tables: config.cdc.tables.map((t) => t.table), notify: tiers.postgres.supportsNotify });
+      logger.info('sync worker started', {
+        tables: config.cdc.tables.map((t) => t.table),
+        notify: tiers.postgres.supportsNotify,
+      });
     },
     async stop() {
       running = false;

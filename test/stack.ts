@@ -41,9 +41,16 @@ export interface Stack {
   /** The sync worker, when started with `worker: true`. */
   readonly worker: SyncWorker | undefined;
   /** POSTs a GraphQL operation and returns the parsed body. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResult<T>>;
   /** POSTs a GraphQL request body and returns status, headers and the parsed body. */
-  post<T = Record<string, any>>(body: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: GraphQLResult<T> & { extensions?: Record<string, any> } }>;
+  post<T = Record<string, any>>(
+    body: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Headers; body: GraphQLResult<T> & { extensions?: Record<string, any> } }>;
   stop(): Promise<void>;
 }
 
@@ -67,9 +74,16 @@ export async function createDatabase(): Promise<{ url: string; drop: () => Promi
   };
 }
 
-export async function startStack(options: { overrides?: ConfigOverrides; seed?: boolean; worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  options: { overrides?: ConfigOverrides; seed?: boolean; worker?: boolean } = {},
+): Promise<Stack> {
   const database = profile === 'real' ? await createDatabase() : undefined;
-  const env: Record<string, string> = { PORT: '0', LOG_LEVEL: 'error', DATA_DIR: ':memory:', CDC_POLL_INTERVAL_MS: '20' };
+  const env: Record<string, string> = {
+    PORT: '0',
+    LOG_LEVEL: 'error',
+    DATA_DIR: ':memory:',
+    CDC_POLL_INTERVAL_MS: '20',
+  };
   if (profile === 'real') {
     env['DATABASE_URL'] = database!.url;
     env['REDIS_URL'] = services.redisUrl;
@@ -102,11 +116,19 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
     url,
     counter,
     async gql(query, variables, headers = {}) {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
       return (await res.json()) as GraphQLResult<any>;
     },
     async post(body, headers = {}) {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
       return { status: res.status, headers: res.headers, body: (await res.json()) as GraphQLResult<any> };
     },
     worker,
@@ -121,7 +143,11 @@ export async function startStack(options: { overrides?: ConfigOverrides; seed?: 
 }
 
 /** Polls `probe` every 25 ms until it returns something truthy; fails after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

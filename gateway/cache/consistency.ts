@@ -48,7 +48,10 @@ export function createConsistencyGate(options: { postgres: Postgres }) {
     /** Waits at most `timeoutMs` for `sequence` to be applied everywhere. */
     async waitFor(sequence: string, timeoutMs: number): Promise<ConsistencyResult> {
       const started = performance.now();
-      const done = (applied: boolean): ConsistencyResult => ({ applied, waitedMs: Math.round(performance.now() - started) });
+      const done = (applied: boolean): ConsistencyResult => ({
+        applied,
+        waitedMs: Math.round(performance.now() - started),
+      });
       if (seen.has(sequence)) return done(true);
       let wake!: () => void;
       const observed = new Promise<void>((resolve) => (wake = resolve));
@@ -62,7 +65,9 @@ export function createConsistencyGate(options: { postgres: Postgres }) {
           const left = deadline - performance.now();
           if (left <= 0) return done(false);
           let timer: NodeJS.Timeout | undefined;
-          const tick = new Promise<'tick'>((resolve) => (timer = setTimeout(() => resolve('tick'), Math.min(POLL_MS, left))));
+          const tick = new Promise<'tick'>(
+            (resolve) => (timer = setTimeout(() => resolve('tick'), Math.min(POLL_MS, left))),
+          );
           const outcome = await Promise.race([observed.then(() => 'seen' as const), tick]);
           clearTimeout(timer);
           if (outcome === 'seen') return done(true);
@@ -74,4 +79,3 @@ export function createConsistencyGate(options: { postgres: Postgres }) {
     },
   };
 }
-

@@ -64,8 +64,16 @@ describe('cache policy from @cacheControl hints', () => {
   it('gives the product schema its documented policies', () => {
     const portfolio = `query($u: ID!) { portfolio(userId: $u) { totalValueUsd holdings { quantity asset { symbol latestPrice similar { score } } protocol { name } } } }`;
     expect(product.forQuery(portfolio, undefined)).toEqual({ maxAgeMs: 60_000, scope: 'PRIVATE' });
-    expect(product.forQuery(`{ asset(id: "ETH") { name } }`, undefined)).toEqual({ maxAgeMs: 300_000, scope: 'PUBLIC' });
-    expect(product.forQuery(`{ user(handle: "demo") { handle transactions { edges { cursor node { amount } } pageInfo { hasNextPage } } } }`, undefined)).toEqual({
+    expect(product.forQuery(`{ asset(id: "ETH") { name } }`, undefined)).toEqual({
+      maxAgeMs: 300_000,
+      scope: 'PUBLIC',
+    });
+    expect(
+      product.forQuery(
+        `{ user(handle: "demo") { handle transactions { edges { cursor node { amount } } pageInfo { hasNextPage } } } }`,
+        undefined,
+      ),
+    ).toEqual({
       maxAgeMs: 300_000,
       scope: 'PRIVATE',
     });

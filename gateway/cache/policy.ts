@@ -59,10 +59,17 @@ function schemaHints(schema: GraphQLSchema) {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type)) continue;
     const nodes = [type.astNode, ...type.extensionASTNodes];
-    types.set(type.name, nodes.map((n) => readHint(n?.directives)).find((h) => h !== undefined));
-    for (const field of Object.values(type.getFields())) fields.set(`${type.name}.${field.name}`, readHint(field.astNode?.directives));
+    types.set(
+      type.name,
+      nodes.map((n) => readHint(n?.directives)).find((h) => h !== undefined),
+    );
+    for (const field of Object.values(type.getFields()))
+      fields.set(`${type.name}.${field.name}`, readHint(field.astNode?.directives));
   }
-  return { type: (t: GraphQLNamedType) => types.get(t.name), field: (t: GraphQLObjectType, name: string) => fields.get(`${t.name}.${name}`) };
+  return {
+    type: (t: GraphQLNamedType) => types.get(t.name),
+    field: (t: GraphQLObjectType, name: string) => fields.get(`${t.name}.${name}`),
+  };
 }
 
 /**
@@ -75,7 +82,11 @@ export function createPolicyReader(schema: GraphQLSchema) {
 
   function policyOf(document: DocumentNode, operationName: string | null | undefined): CachePolicy | undefined {
     const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
-    const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+    const operation = operationName
+      ? operations.find((o) => o.name?.value === operationName)
+      : operations.length === 1
+        ? operations[0]
+        : undefined;
     if (!operation || operation.operation !== 'query' || !queryType) return undefined;
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
@@ -85,7 +96,12 @@ export function createPolicyReader(schema: GraphQLSchema) {
     const visiting = new Set<string>();
 
     /** `inherited`: the max-age a leaf or `inheritMaxAge` field below this parent takes. Returns false when invalid. */
-    const walk = (set: SelectionSetNode, parent: GraphQLObjectType, inherited: number | undefined, root: boolean): boolean => {
+    const walk = (
+      set: SelectionSetNode,
+      parent: GraphQLObjectType,
+      inherited: number | undefined,
+      root: boolean,
+    ): boolean => {
       for (const selection of set.selections) {
         if (selection.kind === Kind.FIELD) {
           const name = selection.name.value;
@@ -101,7 +117,9 @@ export function createPolicyReader(schema: GraphQLSchema) {
           const fieldHint = hints.field(parent, name);
           const typeHint = isCompositeType(named) ? hints.type(named) : undefined;
           let age = fieldHint?.maxAge ?? typeHint?.maxAge;
-          if (age === undefined) age = fieldHint?.inheritMaxAge || typeHint?.inheritMaxAge || (!isCompositeType(named) && !root) ? inherited : 0;
+          if (age === undefined)
+            age =
+              fieldHint?.inheritMaxAge || typeHint?.inheritMaxAge || (!isCompositeType(named) && !root) ? inherited : 0;
           if (age !== undefined) maxAge = Math.min(maxAge, age);
           if (fieldHint?.scope === 'PRIVATE' || typeHint?.scope === 'PRIVATE') scope = 'PRIVATE';
           if (selection.selectionSet) {

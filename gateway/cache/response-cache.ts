@@ -83,7 +83,13 @@ function stableJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
-export function createResponseCache(options: { store: CacheStore; policies: PolicyReader; enabled: boolean; maxEntryBytes: number; logger: Logger }) {
+export function createResponseCache(options: {
+  store: CacheStore;
+  policies: PolicyReader;
+  enabled: boolean;
+  maxEntryBytes: number;
+  logger: Logger;
+}) {
   const { store, policies } = options;
   const logger = options.logger.child('cache');
   const counters = { hits: 0, misses: 0, bypassed: 0, stores: 0, coalesced: 0, raced: 0, errors: 0 };
@@ -245,7 +251,8 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
       const policy = policies.forQuery(request.query, request.operationName);
       if (!policy || policy.maxAgeMs === 0) return undefined;
       const ext = request.extensions;
-      const requestedTtl = typeof ext?.['cacheTTL'] === 'number' && ext['cacheTTL'] >= 0 ? ext['cacheTTL'] * 1000 : Infinity;
+      const requestedTtl =
+        typeof ext?.['cacheTTL'] === 'number' && ext['cacheTTL'] >= 0 ? ext['cacheTTL'] * 1000 : Infinity;
       const maxAgeMs = Math.min(policy.maxAgeMs, requestedTtl);
       const bypass = request.bypass || ext?.['cache'] === false || maxAgeMs <= 0;
       if (bypass) counters.bypassed++;
@@ -330,4 +337,3 @@ export function createResponseCache(options: { store: CacheStore; policies: Poli
     },
   };
 }
-

@@ -24,8 +24,10 @@ function findAppError(error: unknown): AppError | GraphQLError | undefined {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
     if (current instanceof AppError) return current;
-    if (current instanceof GraphQLError && current !== error && typeof current.extensions?.['code'] === 'string') return current;
-    current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
+    if (current instanceof GraphQLError && current !== error && typeof current.extensions?.['code'] === 'string')
+      return current;
+    current =
+      (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
   }
   return undefined;
 }
@@ -42,6 +44,11 @@ export function createFormatError(logger: Logger) {
     const code = formatted.extensions?.['code'];
     if (typeof code === 'string' && CLIENT_CODES.has(code)) return formatted;
     logger.error('internal error', { error: unwrapResolverError(error), path: formatted.path });
-    return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      message: 'Internal server error',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   };
 }

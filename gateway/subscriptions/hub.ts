@@ -58,7 +58,11 @@ function keysOf(topic: HubTopic, event: ChangeEvent | PriceEvent): string[] {
   return changedValues(event as ChangeEvent, 'user_id');
 }
 
-type HubObserver = (event: { readonly topic: 'market'; readonly event: PriceEvent } | { readonly topic: Exclude<HubTopic, 'market'>; readonly event: ChangeEvent }) => void;
+type HubObserver = (
+  event:
+    | { readonly topic: 'market'; readonly event: PriceEvent }
+    | { readonly topic: Exclude<HubTopic, 'market'>; readonly event: ChangeEvent },
+) => void;
 
 export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent?: HubObserver }): EventHub {
   const logger = options.logger.child('events');
@@ -110,7 +114,12 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
   }
 
   /** Reads the log between `after` and `upTo` again, keeps the events for `keys`, in sequence order, each with its exact position. */
-  async function replay(topic: HubTopic, keys: ReadonlySet<string>, after: Vector, upTo: Vector): Promise<Array<Delivered<unknown>>> {
+  async function replay(
+    topic: HubTopic,
+    keys: ReadonlySet<string>,
+    after: Vector,
+    upTo: Vector,
+  ): Promise<Array<Delivered<unknown>>> {
     const ranges: ReplayRange[] = [];
     for (const [partition, to] of upTo) {
       const from = after.get(partition) ?? to;
@@ -137,7 +146,10 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
       const { partition, offset } = found[i]!;
       // Within a partition, offsets follow sequences (one row, one partition, published in order);
       // if two rows' events ever disagree, the smaller offset wins: a repeat, never a gap.
-      frontier.set(partition, offset < (frontier.get(partition) ?? offset) ? offset : (frontier.get(partition) ?? offset));
+      frontier.set(
+        partition,
+        offset < (frontier.get(partition) ?? offset) ? offset : (frontier.get(partition) ?? offset),
+      );
     }
     return out;
   }
@@ -156,7 +168,13 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
       await subscription?.stop();
       subscription = undefined;
     },
-    stream<K extends HubTopic>({ topic, keys, capacity, policy, after }: StreamOptions<K>): AsyncIterableIterator<HubEvent<K>> {
+    stream<K extends HubTopic>({
+      topic,
+      keys,
+      capacity,
+      policy,
+      after,
+    }: StreamOptions<K>): AsyncIterableIterator<HubEvent<K>> {
       const resumeFrom = after === undefined ? undefined : decodePosition(after);
       const unregister: Array<() => void> = [];
       const live = createEventQueue<HubEvent<K>>({

@@ -13,12 +13,18 @@ const take = async <T>(it: AsyncIterator<T>, n: number) => {
 
 describe('subscription queues', () => {
   it('coalesce: keeps the newest event per key and never more than its capacity', async () => {
-    const q = createEventQueue<{ k: string; v: number }>({ capacity: 2, policy: { kind: 'coalesce', keyOf: (e) => e.k } });
+    const q = createEventQueue<{ k: string; v: number }>({
+      capacity: 2,
+      policy: { kind: 'coalesce', keyOf: (e) => e.k },
+    });
     q.push({ k: 'ETH', v: 1 });
     q.push({ k: 'BTC', v: 1 });
     q.push({ k: 'ETH', v: 2 }); // replaces ETH in place
     q.push({ k: 'SOL', v: 1 }); // full: the oldest (ETH) goes
-    expect(await take(q, 2)).toEqual([{ k: 'BTC', v: 1 }, { k: 'SOL', v: 1 }]);
+    expect(await take(q, 2)).toEqual([
+      { k: 'BTC', v: 1 },
+      { k: 'SOL', v: 1 },
+    ]);
     expect(q.overflowed).toBe(2);
   });
 
@@ -33,9 +39,17 @@ describe('subscription queues', () => {
     const bus = createEmbeddedBus({ observer: () => {} });
     const hub = createEventHub({ bus, logger: createLogger({ level: 'silent' }) });
     await hub.start();
-    const stalled = hub.stream({ topic: 'market', keys: ['ETH'], capacity: 4, policy: { kind: 'coalesce', keyOf: (d) => d.event.assetId } });
+    const stalled = hub.stream({
+      topic: 'market',
+      keys: ['ETH'],
+      capacity: 4,
+      policy: { kind: 'coalesce', keyOf: (d) => d.event.assetId },
+    });
     const live = hub.stream({ topic: 'market', keys: ['ETH'], capacity: 1_000, policy: { kind: 'close' } });
-    const events = Array.from({ length: 500 }, (_, i) => ({ key: 'ETH', value: JSON.stringify({ assetId: 'ETH', price: String(i), change24h: null, ts: new Date().toISOString() }) }));
+    const events = Array.from({ length: 500 }, (_, i) => ({
+      key: 'ETH',
+      value: JSON.stringify({ assetId: 'ETH', price: String(i), change24h: null, ts: new Date().toISOString() }),
+    }));
     await bus.publish('defi.market', events);
     const got = await take(live, 500);
     expect(got.map((d) => d.event.price)).toEqual(events.map((_, i) => String(i)));

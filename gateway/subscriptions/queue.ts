@@ -9,7 +9,8 @@
  */
 import { AppError } from '../../lib/errors.ts';
 
-export type OverflowPolicy<T> = { readonly kind: 'coalesce'; readonly keyOf: (event: T) => string } | { readonly kind: 'close' };
+export type OverflowPolicy<T> =
+  { readonly kind: 'coalesce'; readonly keyOf: (event: T) => string } | { readonly kind: 'close' };
 
 export interface EventQueue<T> extends AsyncIterableIterator<T> {
   /** Adds an event; never blocks. */
@@ -18,7 +19,11 @@ export interface EventQueue<T> extends AsyncIterableIterator<T> {
   readonly overflowed: number;
 }
 
-export function createEventQueue<T>(options: { capacity: number; policy: OverflowPolicy<T>; onClose?: () => void }): EventQueue<T> {
+export function createEventQueue<T>(options: {
+  capacity: number;
+  policy: OverflowPolicy<T>;
+  onClose?: () => void;
+}): EventQueue<T> {
   const items: T[] = [];
   let waiting: ((result: IteratorResult<T>) => void) | undefined;
   let failWaiting: ((error: unknown) => void) | undefined;
@@ -59,7 +64,10 @@ export function createEventQueue<T>(options: { capacity: number; policy: Overflo
       }
       if (items.length >= options.capacity) {
         overflowed++;
-        failure = new AppError({ code: 'SLOW_CONSUMER', message: `The client fell more than ${options.capacity} events behind; subscribe again (and page the history)` });
+        failure = new AppError({
+          code: 'SLOW_CONSUMER',
+          message: `The client fell more than ${options.capacity} events behind; subscribe again (and page the history)`,
+        });
         return;
       }
       items.push(event);

@@ -18,7 +18,10 @@ import type { Tiers } from '../../stores/tiers.ts';
 import type { EventHub } from './hub.ts';
 
 /** Points the context's loaders at the event's before handing it on. */
-function renewing<T extends object>(source: AsyncIterableIterator<T>, renew: (event: T) => void): AsyncIterableIterator<T> {
+function renewing<T extends object>(
+  source: AsyncIterableIterator<T>,
+  renew: (event: T) => void,
+): AsyncIterableIterator<T> {
   return {
     async next() {
       const result = await source.next();
@@ -65,9 +68,31 @@ export function attachSubscriptions(options: {
     const renew = (event: object) => (loaders = loadersFor(event));
     const events: EventStreams = {
       portfolio: (userId, after) =>
-        renewing(hub.stream({ topic: 'portfolio', keys: [userId], capacity, after, policy: { kind: 'coalesce', keyOf: (d) => d.event.key } }), renew),
-      transactions: (userId, after) => renewing(hub.stream({ topic: 'transactions', keys: [userId], capacity, after, policy: { kind: 'close' } }), renew),
-      prices: (assetIds) => renewing(hub.stream({ topic: 'market', keys: assetIds, capacity, policy: { kind: 'coalesce', keyOf: (d) => d.event.assetId } }), renew),
+        renewing(
+          hub.stream({
+            topic: 'portfolio',
+            keys: [userId],
+            capacity,
+            after,
+            policy: { kind: 'coalesce', keyOf: (d) => d.event.key },
+          }),
+          renew,
+        ),
+      transactions: (userId, after) =>
+        renewing(
+          hub.stream({ topic: 'transactions', keys: [userId], capacity, after, policy: { kind: 'close' } }),
+          renew,
+        ),
+      prices: (assetIds) =>
+        renewing(
+          hub.stream({
+            topic: 'market',
+            keys: assetIds,
+            capacity,
+            policy: { kind: 'coalesce', keyOf: (d) => d.event.assetId },
+          }),
+          renew,
+        ),
     };
     return {
       requestId,
@@ -89,7 +114,10 @@ export function attachSubscriptions(options: {
       context: (_ctx, id) => contextFor(`ws:${id}`),
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!('errors' in result) || !result.errors) return result;
-        return { ...result, errors: result.errors.map((e) => options.formatError((e as GraphQLError).toJSON?.() ?? e, e)) };
+        return {
+          ...result,
+          errors: result.errors.map((e) => options.formatError((e as GraphQLError).toJSON?.() ?? e, e)),
+        };
       },
     },
     wss,

@@ -1,7 +1,15 @@
 /** Request-scoped loaders for ClickHouse analytics: one statement per batch of keys. */
 import DataLoader from 'dataloader';
 import type { Clickhouse } from '../../stores/clickhouse.ts';
-import { queryCandles, queryProtocolTvl, queryProtocolVolume, type CandleRow, type IntervalName, type TvlRow, type VolumeRow } from './queries.ts';
+import {
+  queryCandles,
+  queryProtocolTvl,
+  queryProtocolVolume,
+  type CandleRow,
+  type IntervalName,
+  type TvlRow,
+  type VolumeRow,
+} from './queries.ts';
 
 export interface CandleKey {
   readonly assetId: string;
@@ -17,10 +25,13 @@ export function createClickhouseLoaders(options: { clickhouse: Clickhouse; batch
   const { clickhouse, batch } = options;
   const since = () => new Date((options.now ?? Date.now)() - ANALYTICS_WINDOW_MS);
   // Candle ranges differ per key, so keys are deduplicated rather than merged.
-  const candles = new DataLoader<CandleKey, CandleRow[], string>((keys) => Promise.all(keys.map((key) => queryCandles(clickhouse, key))), {
-    batch,
-    cacheKeyFn: (k) => `${k.assetId}|${k.interval}|${k.from.getTime()}|${k.to.getTime()}`,
-  });
+  const candles = new DataLoader<CandleKey, CandleRow[], string>(
+    (keys) => Promise.all(keys.map((key) => queryCandles(clickhouse, key))),
+    {
+      batch,
+      cacheKeyFn: (k) => `${k.assetId}|${k.interval}|${k.from.getTime()}|${k.to.getTime()}`,
+    },
+  );
   const protocolVolume = new DataLoader<string, VolumeRow[]>(
     async (ids) => {
       const byId = await queryProtocolVolume(clickhouse, { protocolIds: ids, since: since() });

@@ -16,8 +16,19 @@ export interface CandleRow {
 }
 
 /** Candles from the materialized views' AggregatingMergeTree tables, merged at read time. */
-export async function queryCandles(clickhouse: Clickhouse, args: { assetId: string; interval: IntervalName; from: Date; to: Date }): Promise<CandleRow[]> {
-  const rows = await clickhouse.query<{ bucket_ms: string; open: string; high: string; low: string; close: string; volume: string; trades: string }>(
+export async function queryCandles(
+  clickhouse: Clickhouse,
+  args: { assetId: string; interval: IntervalName; from: Date; to: Date },
+): Promise<CandleRow[]> {
+  const rows = await clickhouse.query<{
+    bucket_ms: string;
+    open: string;
+    high: string;
+    low: string;
+    close: string;
+    volume: string;
+    trades: string;
+  }>(
     `SELECT toString(toUnixTimestamp(bucket) * 1000) AS bucket_ms,
             toString(argMinMerge(open)) AS open, toString(max(high)) AS high, toString(min(low)) AS low,
             toString(argMaxMerge(close)) AS close, toString(sum(volume)) AS volume, toString(sum(trades)) AS trades
@@ -36,7 +47,10 @@ export interface VolumeRow {
 }
 
 /** Daily volume of many protocols from the transaction replica (FINAL: the current version of each row). */
-export async function queryProtocolVolume(clickhouse: Clickhouse, args: { protocolIds: readonly string[]; since: Date }): Promise<Map<string, VolumeRow[]>> {
+export async function queryProtocolVolume(
+  clickhouse: Clickhouse,
+  args: { protocolIds: readonly string[]; since: Date },
+): Promise<Map<string, VolumeRow[]>> {
   const rows = await clickhouse.query<{ protocol_id: string; day_ms: string; volume: string; n: string }>(
     `SELECT protocol_id, toString(toUnixTimestamp(toStartOfDay(occurred_at)) * 1000) AS day_ms, toString(sum(value_usd)) AS volume, toString(count()) AS n
      FROM transactions FINAL
@@ -44,7 +58,11 @@ export async function queryProtocolVolume(clickhouse: Clickhouse, args: { protoc
      GROUP BY protocol_id, day_ms ORDER BY protocol_id, day_ms`,
     { protocolIds: [...args.protocolIds], since: chTime(args.since) },
   );
-  return group(args.protocolIds, rows, (r) => ({ day: new Date(Number(r.day_ms)), volumeUsd: r.volume, transactions: Number(r.n) }));
+  return group(args.protocolIds, rows, (r) => ({
+    day: new Date(Number(r.day_ms)),
+    volumeUsd: r.volume,
+    transactions: Number(r.n),
+  }));
 }
 
 export interface TvlRow {
@@ -53,7 +71,10 @@ export interface TvlRow {
 }
 
 /** TVL samples of many protocols. */
-export async function queryProtocolTvl(clickhouse: Clickhouse, args: { protocolIds: readonly string[]; since: Date }): Promise<Map<string, TvlRow[]>> {
+export async function queryProtocolTvl(
+  clickhouse: Clickhouse,
+  args: { protocolIds: readonly string[]; since: Date },
+): Promise<Map<string, TvlRow[]>> {
   const rows = await clickhouse.query<{ protocol_id: string; ts_ms: string; tvl: string }>(
     `SELECT protocol_id, toString(toUnixTimestamp64Milli(ts)) AS ts_ms, toString(tvl_usd) AS tvl
      FROM protocol_tvl WHERE protocol_id IN {protocolIds:Array(String)} AND ts >= {since:DateTime64(3, 'UTC')} ORDER BY protocol_id, ts`,
@@ -62,7 +83,11 @@ export async function queryProtocolTvl(clickhouse: Clickhouse, args: { protocolI
   return group(args.protocolIds, rows, (r) => ({ ts: new Date(Number(r.ts_ms)), tvlUsd: r.tvl }));
 }
 
-function group<R extends { protocol_id: string }, T>(ids: readonly string[], rows: readonly R[], map: (row: R) => T): Map<string, T[]> {
+function group<R extends { protocol_id: string }, T>(
+  ids: readonly string[],
+  rows: readonly R[],
+  map: (row: R) => T,
+): Map<string, T[]> {
   const out = new Map<string, T[]>(ids.map((id) => [id, []]));
   for (const row of rows) out.get(row.protocol_id)?.push(map(row));
   return out;

@@ -20,7 +20,11 @@ export const clickhouseResolvers: Resolvers = {
       const start = from ?? new Date(end.getTime() - 24 * 3600 * 1000);
       if (start >= end) throw badInput('INVALID_ARGUMENT', 'from must be earlier than to', { field: 'from' });
       if ((end.getTime() - start.getTime()) / INTERVAL_MS[interval] > MAX_CANDLES) {
-        throw badInput('INVALID_ARGUMENT', `That range holds more than ${MAX_CANDLES} ${interval} candles; narrow it or use a larger interval`, { field: 'from' });
+        throw badInput(
+          'INVALID_ARGUMENT',
+          `That range holds more than ${MAX_CANDLES} ${interval} candles; narrow it or use a larger interval`,
+          { field: 'from' },
+        );
       }
       return ctx.loaders.candles.load({ assetId: id, interval, from: start, to: end });
     },
@@ -40,11 +44,15 @@ export const clickhouseResolvers: Resolvers = {
   ProtocolAnalytics: {
     volume: (a, _, ctx) => ctx.loaders.protocolVolume.load(a.protocol.id),
     tvl: (a, _, ctx) => ctx.loaders.protocolTvl.load(a.protocol.id),
-    totalVolumeUsd: async (a, _, ctx) => sumDecimals((await ctx.loaders.protocolVolume.load(a.protocol.id)).map((v) => v.volumeUsd)),
-    transactionCount: async (a, _, ctx) => (await ctx.loaders.protocolVolume.load(a.protocol.id)).reduce((n, v) => n + v.transactions, 0),
+    totalVolumeUsd: async (a, _, ctx) =>
+      sumDecimals((await ctx.loaders.protocolVolume.load(a.protocol.id)).map((v) => v.volumeUsd)),
+    transactionCount: async (a, _, ctx) =>
+      (await ctx.loaders.protocolVolume.load(a.protocol.id)).reduce((n, v) => n + v.transactions, 0),
   },
   IngestResult: {
     assets: async (r, _, ctx) =>
-      (await ctx.loaders.assets.loadMany([...r.assetIds])).filter((a): a is AssetRow => a !== null && !(a instanceof Error)),
+      (await ctx.loaders.assets.loadMany([...r.assetIds])).filter(
+        (a): a is AssetRow => a !== null && !(a instanceof Error),
+      ),
   },
 };

@@ -5,7 +5,14 @@
 import DataLoader from 'dataloader';
 import type { Postgres } from '../../stores/postgres.ts';
 import { orderByKeys } from '../batch.ts';
-import { columns, type AssetRow, type HoldingRow, type ProtocolRow, type TransactionRow, type UserRow } from '../rows.ts';
+import {
+  columns,
+  type AssetRow,
+  type HoldingRow,
+  type ProtocolRow,
+  type TransactionRow,
+  type UserRow,
+} from '../rows.ts';
 import type { TransactionCursor } from './cursor.ts';
 
 export interface TransactionPageKey {
@@ -15,30 +22,56 @@ export interface TransactionPageKey {
   readonly after: TransactionCursor | null;
 }
 
-const pageKeyString = (k: TransactionPageKey) => `${k.userId}|${k.limit}|${k.after ? `${k.after.occurredAt.toISOString()}|${k.after.id}` : ''}`;
+const pageKeyString = (k: TransactionPageKey) =>
+  `${k.userId}|${k.limit}|${k.after ? `${k.after.occurredAt.toISOString()}|${k.after.id}` : ''}`;
 
 export function createPostgresLoaders(options: { postgres: Postgres; batch: boolean }) {
   const { postgres, batch } = options;
 
   const users = new DataLoader<string, UserRow | null>(
-    async (ids) => orderByKeys(ids, await postgres.query<UserRow>(`SELECT ${columns.user('u')} FROM users u WHERE u.id = ANY($1::bigint[])`, [ids]), (r) => r.id),
+    async (ids) =>
+      orderByKeys(
+        ids,
+        await postgres.query<UserRow>(`SELECT ${columns.user('u')} FROM users u WHERE u.id = ANY($1::bigint[])`, [ids]),
+        (r) => r.id,
+      ),
     { batch },
   );
 
   const usersByHandle = new DataLoader<string, UserRow | null>(
     async (handles) =>
-      orderByKeys(handles, await postgres.query<UserRow>(`SELECT ${columns.user('u')} FROM users u WHERE u.handle = ANY($1::text[])`, [handles]), (r) => r.handle),
+      orderByKeys(
+        handles,
+        await postgres.query<UserRow>(`SELECT ${columns.user('u')} FROM users u WHERE u.handle = ANY($1::text[])`, [
+          handles,
+        ]),
+        (r) => r.handle,
+      ),
     { batch },
   );
 
   const assets = new DataLoader<string, AssetRow | null>(
-    async (ids) => orderByKeys(ids, await postgres.query<AssetRow>(`SELECT ${columns.asset('a')} FROM assets a WHERE a.id = ANY($1::text[])`, [ids]), (r) => r.id),
+    async (ids) =>
+      orderByKeys(
+        ids,
+        await postgres.query<AssetRow>(`SELECT ${columns.asset('a')} FROM assets a WHERE a.id = ANY($1::text[])`, [
+          ids,
+        ]),
+        (r) => r.id,
+      ),
     { batch },
   );
 
   const protocols = new DataLoader<string, ProtocolRow | null>(
     async (ids) =>
-      orderByKeys(ids, await postgres.query<ProtocolRow>(`SELECT ${columns.protocol('p')} FROM protocols p WHERE p.id = ANY($1::text[])`, [ids]), (r) => r.id),
+      orderByKeys(
+        ids,
+        await postgres.query<ProtocolRow>(
+          `SELECT ${columns.protocol('p')} FROM protocols p WHERE p.id = ANY($1::text[])`,
+          [ids],
+        ),
+        (r) => r.id,
+      ),
     { batch },
   );
 
@@ -70,14 +103,36 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
         let list = byUser.get(r.u_id);
         if (!list) {
           byUser.set(r.u_id, (list = []));
-          if (batch) users.prime(r.u_id, { id: r.u_id, handle: r.u_handle, displayName: r.u_name, createdAt: r.u_created });
+          if (batch)
+            users.prime(r.u_id, { id: r.u_id, handle: r.u_handle, displayName: r.u_name, createdAt: r.u_created });
         }
         if (r.h_id === null) continue;
-        list.push({ id: r.h_id, userId: r.u_id, assetId: r.h_asset, protocolId: r.h_protocol, quantity: r.h_quantity, valueUsd: r.h_value, updatedAt: r.h_updated });
+        list.push({
+          id: r.h_id,
+          userId: r.u_id,
+          assetId: r.h_asset,
+          protocolId: r.h_protocol,
+          quantity: r.h_quantity,
+          valueUsd: r.h_value,
+          updatedAt: r.h_updated,
+        });
         if (!batch) continue;
-        assets.prime(r.h_asset, { id: r.h_asset, symbol: r.a_symbol, name: r.a_name, chain: r.a_chain, decimals: r.a_decimals });
+        assets.prime(r.h_asset, {
+          id: r.h_asset,
+          symbol: r.a_symbol,
+          name: r.a_name,
+          chain: r.a_chain,
+          decimals: r.a_decimals,
+        });
         if (r.h_protocol !== null) {
-          protocols.prime(r.h_protocol, { id: r.h_protocol, name: r.p_name, category: r.p_category, chain: r.p_chain, website: r.p_website, tvlUsd: r.p_tvl });
+          protocols.prime(r.h_protocol, {
+            id: r.h_protocol,
+            name: r.p_name,
+            category: r.p_category,
+            chain: r.p_chain,
+            website: r.p_website,
+            tvlUsd: r.p_tvl,
+          });
         }
       }
       return userIds.map((id) => byUser.get(id) ?? null);
@@ -98,7 +153,12 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
            LIMIT k.lim
          ) t
          ORDER BY k.ord, t.occurred_at DESC, t.id DESC`,
-        [keys.map((k) => k.userId), keys.map((k) => k.limit), keys.map((k) => k.after?.occurredAt ?? null), keys.map((k) => k.after?.id ?? null)],
+        [
+          keys.map((k) => k.userId),
+          keys.map((k) => k.limit),
+          keys.map((k) => k.after?.occurredAt ?? null),
+          keys.map((k) => k.after?.id ?? null),
+        ],
       );
       const groups = keys.map(() => [] as TransactionRow[]);
       for (const { k, ...row } of rows) groups[k - 1]!.push(row);

@@ -41,7 +41,12 @@ async function valueOf(ctx: Context, amount: bigint, assetId: string, field: str
  * trigger recorded (none when no captured column changed); then evicts `tags` and reports the
  * sequence. The row is found by its key through the change log's per-row index.
  */
-async function write<T extends { id: string }>(ctx: Context, table: string, tags: readonly string[], statement: (tx: Queryable) => Promise<T>): Promise<T> {
+async function write<T extends { id: string }>(
+  ctx: Context,
+  table: string,
+  tags: readonly string[],
+  statement: (tx: Queryable) => Promise<T>,
+): Promise<T> {
   const { row, sequence } = await ctx.tiers.postgres.transaction(async (tx) => {
     const row = await statement(tx);
     const [log] = await tx.query<{ seq: string | null }>(
@@ -67,7 +72,9 @@ export async function recordTransaction(ctx: Context, input: RecordTransactionIn
   const amount = parseDecimal(input.amount, 'input.amount');
   if (amount <= 0n) throw badInput('INVALID_DECIMAL', 'input.amount must be positive', { field: 'input.amount' });
   if (input.txHash && !TX_HASH.test(input.txHash)) {
-    throw badInput('INVALID_ARGUMENT', 'input.txHash must be 0x followed by 64 lowercase hex digits', { field: 'input.txHash' });
+    throw badInput('INVALID_ARGUMENT', 'input.txHash must be 0x followed by 64 lowercase hex digits', {
+      field: 'input.txHash',
+    });
   }
   const occurredAt = input.occurredAt ?? new Date();
   const valueUsd = await valueOf(ctx, amount, assetId, 'input.amount');
@@ -83,7 +90,11 @@ export async function recordTransaction(ctx: Context, input: RecordTransactionIn
       return row!;
     });
   } catch (error) {
-    throw foreignKeyError(error, { user_id: 'input.userId', asset_id: 'input.assetId', protocol_id: 'input.protocolId' });
+    throw foreignKeyError(error, {
+      user_id: 'input.userId',
+      asset_id: 'input.assetId',
+      protocol_id: 'input.protocolId',
+    });
   }
 }
 
@@ -92,7 +103,8 @@ export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Pr
   const assetId = parseSlugId(input.assetId, 'input.assetId');
   const protocolId = input.protocolId ? parseSlugId(input.protocolId, 'input.protocolId') : null;
   const quantity = parseDecimal(input.quantity, 'input.quantity');
-  if (quantity < 0n) throw badInput('INVALID_DECIMAL', 'input.quantity must not be negative', { field: 'input.quantity' });
+  if (quantity < 0n)
+    throw badInput('INVALID_DECIMAL', 'input.quantity must not be negative', { field: 'input.quantity' });
   const valueUsd = await valueOf(ctx, quantity, assetId, 'input.quantity');
   try {
     return await write(ctx, 'portfolio_holdings', [cacheTags.holdings(userId)], async (tx) => {
@@ -107,6 +119,10 @@ export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Pr
       return row!;
     });
   } catch (error) {
-    throw foreignKeyError(error, { user_id: 'input.userId', asset_id: 'input.assetId', protocol_id: 'input.protocolId' });
+    throw foreignKeyError(error, {
+      user_id: 'input.userId',
+      asset_id: 'input.assetId',
+      protocol_id: 'input.protocolId',
+    });
   }
 }

@@ -10,7 +10,12 @@ import { recordTransaction, updateHolding } from './mutations.ts';
 
 type Connection = Omit<TransactionConnection, 'edges'> & { edges: Array<{ cursor: string; node: TransactionRow }> };
 
-async function transactionPage(ctx: Context, userId: string, first: number | null | undefined, after: string | null | undefined): Promise<Connection> {
+async function transactionPage(
+  ctx: Context,
+  userId: string,
+  first: number | null | undefined,
+  after: string | null | undefined,
+): Promise<Connection> {
   const size = intInRange(first, 20, { field: 'first', min: 0, max: ctx.config.gateway.maxPageSize });
   const cursor = after ? decodeCursor(after) : null;
   const rows = size === 0 ? [] : await ctx.loaders.transactionPages.load({ userId, limit: size + 1, after: cursor });

@@ -17,8 +17,12 @@ export const redisResolvers: Resolvers = {
     async purgeCache(_, { tags }, ctx) {
       requireAdmin(ctx, 'purgeCache');
       const bad = tags?.find((t) => !TAG.test(t));
-      if (bad !== undefined) throw badInput('INVALID_ARGUMENT', `tags must look like "Asset:ETH", got ${JSON.stringify(bad)}`, { field: 'tags' });
-      if (tags && tags.length === 0) throw badInput('INVALID_ARGUMENT', 'tags must not be empty: omit it to purge everything', { field: 'tags' });
+      if (bad !== undefined)
+        throw badInput('INVALID_ARGUMENT', `tags must look like "Asset:ETH", got ${JSON.stringify(bad)}`, {
+          field: 'tags',
+        });
+      if (tags && tags.length === 0)
+        throw badInput('INVALID_ARGUMENT', 'tags must not be empty: omit it to purge everything', { field: 'tags' });
       return ctx.cache.purge(tags ?? undefined);
     },
   },

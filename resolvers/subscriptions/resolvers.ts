@@ -55,7 +55,8 @@ export const subscriptionResolvers: Resolvers = {
     },
     priceUpdated: {
       subscribe: (_, { assetIds }, ctx) => {
-        if (assetIds.length === 0 || assetIds.length > 100) throw badInput('INVALID_ARGUMENT', 'assetIds must list 1 to 100 assets', { field: 'assetIds' });
+        if (assetIds.length === 0 || assetIds.length > 100)
+          throw badInput('INVALID_ARGUMENT', 'assetIds must list 1 to 100 assets', { field: 'assetIds' });
         return streams(ctx).prices(assetIds.map((id, i) => parseSlugId(id, `assetIds[${i}]`)));
       },
       resolve: (delivered: Delivered<PriceEvent>) => delivered,

@@ -12,7 +12,12 @@ export const syncResolvers: Resolvers = {
   Mutation: {
     async forceSync(_, { table }, ctx) {
       requireAdmin(ctx, 'forceSync');
-      return backfillTable({ postgres: ctx.tiers.postgres, clickhouse: ctx.tiers.clickhouse, table, batchSize: ctx.config.cdc.backfillBatchSize });
+      return backfillTable({
+        postgres: ctx.tiers.postgres,
+        clickhouse: ctx.tiers.clickhouse,
+        table,
+        batchSize: ctx.config.cdc.backfillBatchSize,
+      });
     },
   },
 };

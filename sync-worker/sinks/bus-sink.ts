@@ -21,14 +21,22 @@ function toEvent(c: Change): ChangeEvent {
   };
 }
 
-export async function applyToBus(bus: EventBus, changes: readonly Change[], topicOf: (table: string) => string | undefined): Promise<void> {
+export async function applyToBus(
+  bus: EventBus,
+  changes: readonly Change[],
+  topicOf: (table: string) => string | undefined,
+): Promise<void> {
   const byTopic = new Map<string, OutgoingMessage[]>();
   for (const c of changes) {
     const topic = topicOf(c.table);
     if (!topic) continue;
     let messages = byTopic.get(topic);
     if (!messages) byTopic.set(topic, (messages = []));
-    messages.push({ key: c.rowKey, value: JSON.stringify(toEvent(c)), headers: { sequence: c.seq, table: c.table, operation: c.operation } });
+    messages.push({
+      key: c.rowKey,
+      value: JSON.stringify(toEvent(c)),
+      headers: { sequence: c.seq, table: c.table, operation: c.operation },
+    });
   }
   await Promise.all([...byTopic].map(([topic, messages]) => bus.publish(topic, messages)));
 }

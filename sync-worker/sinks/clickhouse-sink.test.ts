@@ -19,7 +19,12 @@ afterAll(() => clickhouse?.close());
 let nextId = 1;
 function holdingChanges(id: string): Change[] {
   const base = { user_id: '7', asset_id: 'ETH', protocol_id: null, updated_at: '2026-11-25T10:00:00+00:00' };
-  const change = (seq: number, operation: Change['operation'], before: object | null, after: object | null): Change => ({
+  const change = (
+    seq: number,
+    operation: Change['operation'],
+    before: object | null,
+    after: object | null,
+  ): Change => ({
     id: `c${seq}`,
     seq: String(seq),
     table: 'portfolio_holdings',
@@ -43,7 +48,10 @@ async function state(id: string) {
     `SELECT toString(quantity) AS quantity, toString(value_usd) AS value_usd FROM portfolio_holdings FINAL WHERE id = {id:UInt64} AND _deleted = 0`,
     { id },
   );
-  const raw = await clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM portfolio_holdings WHERE id = {id:UInt64}`, { id });
+  const raw = await clickhouse.query<{ n: string }>(
+    `SELECT toString(count()) AS n FROM portfolio_holdings WHERE id = {id:UInt64}`,
+    { id },
+  );
   return { rows, rawRows: Number(raw[0]!.n) };
 }
 
@@ -58,7 +66,9 @@ describe('ClickHouse replica convergence', () => {
     expect(twice.rawRows).toBeGreaterThanOrEqual(once.rawRows);
     expect(twice.rows).toEqual(once.rows);
     expect(once.rows).toEqual([{ quantity: '4', value_usd: '400.000000000000000001' }]);
-    const activity = await clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM user_activity FINAL WHERE change_seq IN (11, 12, 13)`);
+    const activity = await clickhouse.query<{ n: string }>(
+      `SELECT toString(count()) AS n FROM user_activity FINAL WHERE change_seq IN (11, 12, 13)`,
+    );
     expect(activity[0]!.n).toBe('3');
   });
 
@@ -71,7 +81,14 @@ describe('ClickHouse replica convergence', () => {
 
   it('keeps a delete as a tombstone that an older, late change cannot resurrect', async () => {
     const [insert, update] = holdingChanges('103');
-    const del: Change = { ...update!, id: 'del', seq: '99999', operation: 'DELETE', before: update!.after, after: null };
+    const del: Change = {
+      ...update!,
+      id: 'del',
+      seq: '99999',
+      operation: 'DELETE',
+      before: update!.after,
+      after: null,
+    };
     await applyToClickhouse(clickhouse, [insert!, del]);
     await applyToClickhouse(clickhouse, [update!]);
     expect((await state('103')).rows).toEqual([]);

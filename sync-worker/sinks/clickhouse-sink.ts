@@ -32,5 +32,8 @@ export async function applyToClickhouse(clickhouse: Clickhouse, changes: readonl
       });
     }
   }
-  await Promise.all([...[...byReplica].map(([replica, rows]) => clickhouse.insert(replica, rows)), clickhouse.insert('user_activity', activity)]);
+  await Promise.all([
+    ...[...byReplica].map(([replica, rows]) => clickhouse.insert(replica, rows)),
+    clickhouse.insert('user_activity', activity),
+  ]);
 }

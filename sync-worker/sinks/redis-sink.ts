@@ -25,16 +25,33 @@ function redisOps(changes: readonly Change[]): HotOp[] {
     const after = c.operation === 'DELETE' ? null : c.after;
     if (c.table === 'portfolio_holdings') {
       // Removed from the old owner's hash on delete, or when an update moved it to another user.
-      if (before && (!after || before['user_id'] !== after['user_id'])) ops.push({ op: 'hdel', key: hotKeys.portfolio(String(before['user_id'])), fields: [c.rowKey] });
-      if (after) ops.push({ op: 'hset', key: hotKeys.portfolio(String(after['user_id'])), fields: { [c.rowKey]: JSON.stringify({ ...after, _seq: c.seq }) } });
+      if (before && (!after || before['user_id'] !== after['user_id']))
+        ops.push({ op: 'hdel', key: hotKeys.portfolio(String(before['user_id'])), fields: [c.rowKey] });
+      if (after)
+        ops.push({
+          op: 'hset',
+          key: hotKeys.portfolio(String(after['user_id'])),
+          fields: { [c.rowKey]: JSON.stringify({ ...after, _seq: c.seq }) },
+        });
     } else if (c.table === 'transaction_history') {
       if (before && (!after || before['user_id'] !== after['user_id'])) {
         ops.push({ op: 'zrem', key: hotKeys.recentTransactions(String(before['user_id'])), members: [c.rowKey] });
       }
       if (after) {
-        ops.push({ op: 'set', key: hotKeys.transaction(c.rowKey), value: JSON.stringify({ ...after, _seq: c.seq }), ttlMs: TRANSACTION_TTL_MS });
+        ops.push({
+          op: 'set',
+          key: hotKeys.transaction(c.rowKey),
+          value: JSON.stringify({ ...after, _seq: c.seq }),
+          ttlMs: TRANSACTION_TTL_MS,
+        });
         const score = new Date(String(after['occurred_at'])).getTime();
-        ops.push({ op: 'zadd', key: hotKeys.recentTransactions(String(after['user_id'])), score, member: c.rowKey, keep: RECENT_TRANSACTIONS });
+        ops.push({
+          op: 'zadd',
+          key: hotKeys.recentTransactions(String(after['user_id'])),
+          score,
+          member: c.rowKey,
+          keep: RECENT_TRANSACTIONS,
+        });
       } else {
         ops.push({ op: 'del', keys: [hotKeys.transaction(c.rowKey)] });
       }

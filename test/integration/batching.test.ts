@@ -45,7 +45,9 @@ describe('DataLoader batching', () => {
   });
 
   it('falls back to ClickHouse for cold prices in one statement for all of them', async () => {
-    const ids = (await batched.tiers.postgres.query<{ id: string }>('SELECT id FROM assets')).map((a) => `price:${a.id}`);
+    const ids = (await batched.tiers.postgres.query<{ id: string }>('SELECT id FROM assets')).map(
+      (a) => `price:${a.id}`,
+    );
     await batched.tiers.hot.del(ids);
     batched.counter.reset();
     const res = await batched.gql(PORTFOLIO, { u: whaleId }, NO_CACHE);

@@ -21,15 +21,24 @@ let stack: Stack;
 let demo: string;
 let whale: string;
 beforeAll(async () => {
-  stack = await startStack({ worker: true, overrides: { cache: { consistencyWaitMs: 1_000 }, adminToken: 'cache-admin' } });
-  const users = await stack.tiers.postgres.query<{ id: string; handle: string }>(`SELECT id::text AS id, handle FROM users WHERE handle IN ('demo', 'whale')`);
+  stack = await startStack({
+    worker: true,
+    overrides: { cache: { consistencyWaitMs: 1_000 }, adminToken: 'cache-admin' },
+  });
+  const users = await stack.tiers.postgres.query<{ id: string; handle: string }>(
+    `SELECT id::text AS id, handle FROM users WHERE handle IN ('demo', 'whale')`,
+  );
   demo = users.find((u) => u.handle === 'demo')!.id;
   whale = users.find((u) => u.handle === 'whale')!.id;
 });
 afterAll(() => stack?.stop());
 
-const ask = (query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}, extensions?: Record<string, unknown>) =>
-  stack.post({ query, variables, ...(extensions ? { extensions } : {}) }, headers);
+const ask = (
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  extensions?: Record<string, unknown>,
+) => stack.post({ query, variables, ...(extensions ? { extensions } : {}) }, headers);
 
 /** Asks until the answer is a miss (the cached one was evicted); returns it. */
 const evicted = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -46,7 +55,9 @@ describe('response cache', () => {
     const second = await ask(PORTFOLIO, { u: demo }, { authorization: 'Bearer hit-miss' });
     expect(second.headers.get('x-cache')).toBe('HIT');
     expect(second.body).toEqual(first.body);
-    const stats = (await stack.gql(`{ cacheStats { entries totalBytes averageEntryBytes hits misses hitRate stores } }`)).data!.cacheStats;
+    const stats = (
+      await stack.gql(`{ cacheStats { entries totalBytes averageEntryBytes hits misses hitRate stores } }`)
+    ).data!.cacheStats;
     expect(stats.hits).toBeGreaterThanOrEqual(1);
     expect(stats.misses).toBeGreaterThanOrEqual(1);
     expect(stats.entries).toBeGreaterThanOrEqual(1);
@@ -58,7 +69,9 @@ describe('response cache', () => {
     expect((await ask(ASSET_NAME, { id: 'ETH' })).headers.get('x-cache-policy')).toBe('max-age=300, public');
     expect((await ask(ASSET_PRICE, { id: 'ETH' })).headers.get('x-cache-policy')).toBe('max-age=60, public');
     expect((await ask(PORTFOLIO, { u: demo })).headers.get('x-cache-policy')).toBe('max-age=60, private');
-    expect((await ask(`{ similarAssets(assetId: "ETH", k: 2) { score } }`)).headers.get('x-cache-policy')).toBe('max-age=3600, public');
+    expect((await ask(`{ similarAssets(assetId: "ETH", k: 2) { score } }`)).headers.get('x-cache-policy')).toBe(
+      'max-age=3600, public',
+    );
     // Operational data has no hint: never cached.
     const stats = await ask(`{ cdcStats { pending } }`);
     expect(stats.headers.get('x-cache')).toBeNull();
@@ -96,11 +109,17 @@ describe('response cache', () => {
       [demo],
     );
     // Three cached responses: demo's portfolio, whale's portfolio, an asset.
-    for (const [q, v] of [[PORTFOLIO, { u: demo }], [PORTFOLIO, { u: whale }], [ASSET_NAME, { id: 'ETH' }]] as const) {
+    for (const [q, v] of [
+      [PORTFOLIO, { u: demo }],
+      [PORTFOLIO, { u: whale }],
+      [ASSET_NAME, { id: 'ETH' }],
+    ] as const) {
       await ask(q, v);
       expect((await ask(q, v)).headers.get('x-cache')).toBe('HIT');
     }
-    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = quantity + 1 WHERE id = $1`, [holding!.id]);
+    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = quantity + 1 WHERE id = $1`, [
+      holding!.id,
+    ]);
     const fresh = await evicted(PORTFOLIO, { u: demo });
     const changed = fresh.body.data!.portfolio.holdings.find((h: { id: string }) => h.id === holding!.id);
     expect(Number(changed.quantity)).toBeCloseTo(Number(holding!.quantity) + 1, 6);
@@ -133,7 +152,9 @@ describe('response cache', () => {
     );
     expect((await evicted(PROTOCOL, { id: 'yearn' })).body.data!.protocol.name).toBe('Yearn v3');
     expect((await evicted(HISTORY, { u: demo })).body.data!.transactions.edges[0].node.amount).toBe('3');
-    expect((await evicted(ANALYTICS, { p: 'uniswap-v3' })).body.data!.protocolAnalytics.transactionCount).toBe(count + 1);
+    expect((await evicted(ANALYTICS, { p: 'uniswap-v3' })).body.data!.protocolAnalytics.transactionCount).toBe(
+      count + 1,
+    );
     expect((await ask(PROTOCOL, { id: 'lido' })).headers.get('x-cache')).toBe('HIT');
   });
 
@@ -155,7 +176,9 @@ describe('response cache', () => {
     await stack.tiers.postgres.query(`UPDATE users SET display_name = 'Five' WHERE handle = 'user05'`);
     expect((await evicted(ASSET_NAME, { id: 'AAVE' })).body.data!.asset.name).toBe('Aave Token');
     expect((await evicted(USER, { h: 'user05' })).body.data!.user.displayName).toBe('Five');
-    const names = (await evicted(NAMES, { u: whale })).body.data!.portfolio.holdings.map((h: { asset: { id: string; name: string } }) => h.asset);
+    const names = (await evicted(NAMES, { u: whale })).body.data!.portfolio.holdings.map(
+      (h: { asset: { id: string; name: string } }) => h.asset,
+    );
     expect(names).toContainEqual({ id: 'AAVE', name: 'Aave Token' });
     expect((await ask(ASSET_NAME, { id: 'UNI' })).headers.get('x-cache')).toBe('HIT');
     expect((await ask(USER, { h: 'user06' })).headers.get('x-cache')).toBe('HIT');
@@ -180,13 +203,21 @@ describe('response cache', () => {
     expect((await ask(PORTFOLIO, { u: demo })).headers.get('x-cache')).toBe('HIT');
     const asset = before.body.data!.portfolio.holdings[1].asset.id as string;
     const write = await ask(`mutation($i: UpdateHoldingInput!) { updateHolding(input: $i) { id quantity } }`, {
-      i: { userId: demo, assetId: asset, protocolId: before.body.data!.portfolio.holdings[1].protocol?.id ?? null, quantity: '123.456' },
+      i: {
+        userId: demo,
+        assetId: asset,
+        protocolId: before.body.data!.portfolio.holdings[1].protocol?.id ?? null,
+        quantity: '123.456',
+      },
     });
     expect(write.body.errors).toBeUndefined();
     expect(write.body.extensions?.['consistency']?.token).toMatch(/^\d+$/);
     const after = await ask(PORTFOLIO, { u: demo });
     expect(after.headers.get('x-cache')).toBe('MISS');
-    expect(after.body.data!.portfolio.holdings.find((h: { id: string }) => h.id === write.body.data!.updateHolding.id).quantity).toBe('123.456');
+    expect(
+      after.body.data!.portfolio.holdings.find((h: { id: string }) => h.id === write.body.data!.updateHolding.id)
+        .quantity,
+    ).toBe('123.456');
   });
 
   it('answers a request carrying a consistency token only once ClickHouse has the write', async () => {
@@ -222,13 +253,17 @@ describe('response cache', () => {
   });
 
   it('runs identical concurrent misses once', async () => {
-    const { id: user } = (await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'user03'`))[0]!;
+    const { id: user } = (
+      await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'user03'`)
+    )[0]!;
     stack.counter.reset();
     const answers = await Promise.all(Array.from({ length: 20 }, () => ask(PORTFOLIO, { u: user })));
     expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
     expect(answers[0]!.body.data!.portfolio.holdings.length).toBeGreaterThan(0);
     // One execution: the holdings statement ran once, not once per request.
-    const holdingStatements = stack.counter.list('postgres').filter((s) => s.includes('FROM users u') && s.includes('portfolio_holdings'));
+    const holdingStatements = stack.counter
+      .list('postgres')
+      .filter((s) => s.includes('FROM users u') && s.includes('portfolio_holdings'));
     expect(holdingStatements).toHaveLength(1);
   });
 
@@ -242,7 +277,9 @@ describe('response cache', () => {
     expect(denied.body.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
     expect((await ask(ASSET_NAME, { id: 'MKR' })).headers.get('x-cache')).toBe('HIT');
     const admin = { 'x-admin-token': 'cache-admin' };
-    expect((await ask(PURGE, { t: ['not a tag'] }, admin)).body.errors![0]!.extensions!['code']).toBe('INVALID_ARGUMENT');
+    expect((await ask(PURGE, { t: ['not a tag'] }, admin)).body.errors![0]!.extensions!['code']).toBe(
+      'INVALID_ARGUMENT',
+    );
 
     expect((await ask(PURGE, { t: ['Asset:MKR'] }, admin)).body.data!.purgeCache).toBeGreaterThanOrEqual(1);
     expect((await ask(ASSET_NAME, { id: 'MKR' })).headers.get('x-cache')).toBe('MISS');

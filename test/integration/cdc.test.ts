@@ -13,16 +13,22 @@ let stack: Stack;
 let userId: string;
 beforeAll(async () => {
   stack = await startStack({ worker: true, overrides: { adminToken: 'cdc-admin' } });
-  userId = (await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'user07'`))[0]!.id;
+  userId = (
+    await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'user07'`)
+  )[0]!.id;
 });
 afterAll(() => stack?.stop());
 
-const sql = <R extends object = Record<string, unknown>>(text: string, params: unknown[] = []) => stack.tiers.postgres.query<R>(text, params);
+const sql = <R extends object = Record<string, unknown>>(text: string, params: unknown[] = []) =>
+  stack.tiers.postgres.query<R>(text, params);
 
 describe('capture and apply', () => {
   it('carries plain-SQL inserts, updates and deletes to ClickHouse, Redis and the bus', async () => {
     const received: BusMessage[] = [];
-    const sub = await stack.tiers.bus.subscribe({ topics: ['defi.portfolio', 'defi.transactions'], onMessages: async (m) => void received.push(...m) });
+    const sub = await stack.tiers.bus.subscribe({
+      topics: ['defi.portfolio', 'defi.transactions'],
+      onMessages: async (m) => void received.push(...m),
+    });
     try {
       const [tx] = await sql<{ id: string }>(
         `INSERT INTO transaction_history (user_id, asset_id, protocol_id, type, amount, value_usd) VALUES ($1, 'ETH', 'aave-v3', 'DEPOSIT', '1.25', '4000.123456789012345678') RETURNING id::text AS id`,
@@ -32,7 +38,10 @@ describe('capture and apply', () => {
         `INSERT INTO portfolio_holdings (user_id, asset_id, protocol_id, quantity, value_usd) VALUES ($1, 'YFI', 'yearn', '2', '14000') RETURNING id::text AS id`,
         [userId],
       );
-      await sql(`UPDATE portfolio_holdings SET quantity = '3.5', value_usd = '24500.000000000000000001' WHERE id = $1`, [h!.id]);
+      await sql(
+        `UPDATE portfolio_holdings SET quantity = '3.5', value_usd = '24500.000000000000000001' WHERE id = $1`,
+        [h!.id],
+      );
       await sql(`DELETE FROM transaction_history WHERE id = $1`, [tx!.id]);
 
       // ClickHouse: the holding's current version; the transaction tombstoned.
@@ -45,12 +54,21 @@ describe('capture and apply', () => {
       });
       expect(holding.value_usd).toBe('24500.000000000000000001');
       await until('transaction tombstone', async () => {
-        const rows = await stack.tiers.clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM transactions FINAL WHERE id = {id:UInt64} AND _deleted = 0`, { id: tx!.id });
+        const rows = await stack.tiers.clickhouse.query<{ n: string }>(
+          `SELECT toString(count()) AS n FROM transactions FINAL WHERE id = {id:UInt64} AND _deleted = 0`,
+          { id: tx!.id },
+        );
         // The tombstone is stored (a delete is a row with _deleted = 1); FINAL hides the row.
-        const tombstones = await stack.tiers.clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM transactions WHERE id = {id:UInt64} AND _deleted = 1`, { id: tx!.id });
+        const tombstones = await stack.tiers.clickhouse.query<{ n: string }>(
+          `SELECT toString(count()) AS n FROM transactions WHERE id = {id:UInt64} AND _deleted = 1`,
+          { id: tx!.id },
+        );
         return rows[0]!.n === '0' && Number(tombstones[0]!.n) >= 1;
       });
-      const activity = await stack.tiers.clickhouse.query<{ action: string }>(`SELECT action FROM user_activity FINAL WHERE user_id = {u:UInt64} ORDER BY change_seq`, { u: userId });
+      const activity = await stack.tiers.clickhouse.query<{ action: string }>(
+        `SELECT action FROM user_activity FINAL WHERE user_id = {u:UInt64} ORDER BY change_seq`,
+        { u: userId },
+      );
       expect(activity.map((a) => a.action)).toEqual(['INSERT', 'UPDATE']);
 
       // Redis: the hot portfolio hash has the new quantity; the deleted transaction is gone.
@@ -60,7 +78,9 @@ describe('capture and apply', () => {
 
       // The bus: one event per change, keyed by the row key, in sequence order per row.
       await until('four events', async () => received.filter((m) => [tx!.id, h!.id].includes(m.key)).length >= 4);
-      const events = received.filter((m) => [tx!.id, h!.id].includes(m.key)).map((m) => ({ topic: m.topic, key: m.key, ...JSON.parse(m.value) }));
+      const events = received
+        .filter((m) => [tx!.id, h!.id].includes(m.key))
+        .map((m) => ({ topic: m.topic, key: m.key, ...JSON.parse(m.value) }));
       const holdingEvents = events.filter((e) => e.key === h!.id && e.topic === 'defi.portfolio');
       expect(holdingEvents.map((e) => e.operation)).toEqual(['INSERT', 'UPDATE']);
       expect(BigInt(holdingEvents[1].sequence)).toBeGreaterThan(BigInt(holdingEvents[0].sequence));
@@ -77,12 +97,18 @@ describe('capture and apply', () => {
   });
 
   it('records only the configured columns, and ignores updates of other columns', async () => {
-    const [before] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM cdc.change_log WHERE table_name = 'protocols'`);
+    const [before] = await sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM cdc.change_log WHERE table_name = 'protocols'`,
+    );
     await sql(`UPDATE protocols SET website = 'https://changed.example' WHERE id = 'curve'`);
-    const [after] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM cdc.change_log WHERE table_name = 'protocols'`);
+    const [after] = await sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM cdc.change_log WHERE table_name = 'protocols'`,
+    );
     expect(after!.n).toBe(before!.n);
     await sql(`UPDATE protocols SET tvl_usd = '123.45' WHERE id = 'curve'`);
-    const [change] = await sql<{ new_record: Record<string, unknown> }>(`SELECT new_record FROM cdc.change_log WHERE table_name = 'protocols' ORDER BY seq DESC LIMIT 1`);
+    const [change] = await sql<{ new_record: Record<string, unknown> }>(
+      `SELECT new_record FROM cdc.change_log WHERE table_name = 'protocols' ORDER BY seq DESC LIMIT 1`,
+    );
     expect(Object.keys(change!.new_record).sort()).toEqual(['category', 'chain', 'id', 'name', 'tvl_usd']);
     expect(change!.new_record['tvl_usd']).toBe('123.450000000000000000');
   });
@@ -91,7 +117,10 @@ describe('capture and apply', () => {
     const [before] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM cdc.change_log`);
     await expect(
       stack.tiers.postgres.transaction(async (tx) => {
-        await tx.query(`INSERT INTO transaction_history (user_id, asset_id, type, amount) VALUES ($1, 'ETH', 'SWAP', '9')`, [userId]);
+        await tx.query(
+          `INSERT INTO transaction_history (user_id, asset_id, type, amount) VALUES ($1, 'ETH', 'SWAP', '9')`,
+          [userId],
+        );
         throw new Error('abort');
       }),
     ).rejects.toThrow('abort');
@@ -105,11 +134,30 @@ describe('failures', () => {
     await stack.worker!.stop();
     try {
       // A change ClickHouse cannot take (a corrupted amount), then a later change to the same row, and one to another row.
-      const poison = { id: '900000001', user_id: userId, asset_id: 'ETH', protocol_id: null, type: 'SWAP', amount: 'not-a-number', value_usd: '0', tx_hash: null, occurred_at: new Date().toISOString() };
+      const poison = {
+        id: '900000001',
+        user_id: userId,
+        asset_id: 'ETH',
+        protocol_id: null,
+        type: 'SWAP',
+        amount: 'not-a-number',
+        value_usd: '0',
+        tx_hash: null,
+        occurred_at: new Date().toISOString(),
+      };
       const fixed = { ...poison, amount: '1' };
-      await sql(`INSERT INTO cdc.change_log (table_name, operation, row_key, new_record) VALUES ('transaction_history', 'INSERT', '900000001', $1)`, [poison]);
-      await sql(`INSERT INTO cdc.change_log (table_name, operation, row_key, old_record, new_record) VALUES ('transaction_history', 'UPDATE', '900000001', $1, $2)`, [poison, fixed]);
-      const [other] = await sql<{ id: string }>(`INSERT INTO transaction_history (user_id, asset_id, type, amount) VALUES ($1, 'DAI', 'SWAP', '5') RETURNING id::text AS id`, [userId]);
+      await sql(
+        `INSERT INTO cdc.change_log (table_name, operation, row_key, new_record) VALUES ('transaction_history', 'INSERT', '900000001', $1)`,
+        [poison],
+      );
+      await sql(
+        `INSERT INTO cdc.change_log (table_name, operation, row_key, old_record, new_record) VALUES ('transaction_history', 'UPDATE', '900000001', $1, $2)`,
+        [poison, fixed],
+      );
+      const [other] = await sql<{ id: string }>(
+        `INSERT INTO transaction_history (user_id, asset_id, type, amount) VALUES ($1, 'DAI', 'SWAP', '5') RETURNING id::text AS id`,
+        [userId],
+      );
 
       const first = await stack.worker!.drain();
       expect(first.failed).toBe(1);
@@ -119,16 +167,23 @@ describe('failures', () => {
       expect(row).toMatchObject({ retry_count: 1, dead_lettered: false });
       expect(row!.error_message.length).toBeGreaterThan(0);
       // The other row went through; the poisoned row's later change waits behind it.
-      const otherInCh = await stack.tiers.clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM transactions FINAL WHERE id = {id:UInt64}`, { id: other!.id });
+      const otherInCh = await stack.tiers.clickhouse.query<{ n: string }>(
+        `SELECT toString(count()) AS n FROM transactions FINAL WHERE id = {id:UInt64}`,
+        { id: other!.id },
+      );
       expect(otherInCh[0]!.n).toBe('1');
-      const [waiting] = await sql<{ processed: boolean }>(`SELECT processed FROM cdc.change_log WHERE row_key = '900000001' AND operation = 'UPDATE'`);
+      const [waiting] = await sql<{ processed: boolean }>(
+        `SELECT processed FROM cdc.change_log WHERE row_key = '900000001' AND operation = 'UPDATE'`,
+      );
       expect(waiting!.processed).toBe(false);
 
       for (let attempt = 2; attempt <= 3; attempt++) {
         await sql(`UPDATE cdc.change_log SET next_attempt_at = now() WHERE row_key = '900000001'`); // skip the backoff wait
         await stack.worker!.drain();
       }
-      const [dead] = await sql<{ retry_count: number; dead_lettered: boolean }>(`SELECT retry_count, dead_lettered FROM cdc.change_log WHERE row_key = '900000001' AND operation = 'INSERT'`);
+      const [dead] = await sql<{ retry_count: number; dead_lettered: boolean }>(
+        `SELECT retry_count, dead_lettered FROM cdc.change_log WHERE row_key = '900000001' AND operation = 'INSERT'`,
+      );
       expect(dead).toMatchObject({ retry_count: 3, dead_lettered: true });
       const stats = await cdcStats(stack.tiers);
       expect(stats.deadLettered).toBe(1);
@@ -137,10 +192,14 @@ describe('failures', () => {
       expect(status.data!.cdcStats.deadLettered).toBe(1);
 
       // Fix the record and re-drive: both changes of the row apply, in order.
-      await sql(`UPDATE cdc.change_log SET new_record = $1 WHERE row_key = '900000001' AND operation = 'INSERT'`, [{ ...poison, amount: '0.5' }]);
+      await sql(`UPDATE cdc.change_log SET new_record = $1 WHERE row_key = '900000001' AND operation = 'INSERT'`, [
+        { ...poison, amount: '0.5' },
+      ]);
       expect(await redrive(stack.tiers.postgres, { table: 'transaction_history' })).toBe(1);
       await stack.worker!.drain();
-      const replica = await stack.tiers.clickhouse.query<{ amount: string }>(`SELECT toString(amount) AS amount FROM transactions FINAL WHERE id = 900000001`);
+      const replica = await stack.tiers.clickhouse.query<{ amount: string }>(
+        `SELECT toString(amount) AS amount FROM transactions FINAL WHERE id = 900000001`,
+      );
       expect(replica).toEqual([{ amount: '1' }]);
       expect((await cdcStats(stack.tiers)).deadLettered).toBe(0);
     } finally {
@@ -154,7 +213,9 @@ describe('backfill through the API', () => {
     const FORCE = `mutation { forceSync(table: "protocols") { table copied total } }`;
     const denied = await stack.gql(FORCE);
     expect(denied.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
-    expect((await stack.gql(FORCE, {}, { 'x-admin-token': 'wrong' })).errors![0]!.extensions!['code']).toBe('FORBIDDEN');
+    expect((await stack.gql(FORCE, {}, { 'x-admin-token': 'wrong' })).errors![0]!.extensions!['code']).toBe(
+      'FORBIDDEN',
+    );
     const done = await stack.gql(FORCE, {}, { 'x-admin-token': 'cdc-admin' });
     expect(done.errors).toBeUndefined();
     expect(done.data!.forceSync).toMatchObject({ table: 'protocols', copied: 12, total: 12 });
@@ -162,11 +223,21 @@ describe('backfill through the API', () => {
 
   it('tombstones replica rows whose source row is gone', async () => {
     // A replica row Postgres never had (as if its delete had been lost).
-    await stack.tiers.clickhouse.insert('protocols', [{ id: 'zz-ghost', name: 'Ghost', category: 'dex', chain: 'ethereum', tvl_usd: '1', _version: 1, _deleted: 0 }]);
+    await stack.tiers.clickhouse.insert('protocols', [
+      { id: 'zz-ghost', name: 'Ghost', category: 'dex', chain: 'ethereum', tvl_usd: '1', _version: 1, _deleted: 0 },
+    ]);
     const live = async () =>
-      (await stack.tiers.clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM protocols FINAL WHERE id = 'zz-ghost' AND _deleted = 0`))[0]!.n;
+      (
+        await stack.tiers.clickhouse.query<{ n: string }>(
+          `SELECT toString(count()) AS n FROM protocols FINAL WHERE id = 'zz-ghost' AND _deleted = 0`,
+        )
+      )[0]!.n;
     expect(await live()).toBe('1');
-    const done = await stack.gql(`mutation { forceSync(table: "protocols") { tombstoned } }`, {}, { 'x-admin-token': 'cdc-admin' });
+    const done = await stack.gql(
+      `mutation { forceSync(table: "protocols") { tombstoned } }`,
+      {},
+      { 'x-admin-token': 'cdc-admin' },
+    );
     expect(done.data!.forceSync.tombstoned).toBe(1);
     expect(await live()).toBe('0');
   });

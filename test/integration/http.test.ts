@@ -54,7 +54,12 @@ describe('GraphiQL', () => {
   });
 
   it('does not serve files outside the GraphiQL asset list', async () => {
-    for (const path of ['/graphiql/package.json', '/graphiql/../package.json', '/graphiql/%2e%2e/package.json', '/graphiql/']) {
+    for (const path of [
+      '/graphiql/package.json',
+      '/graphiql/../package.json',
+      '/graphiql/%2e%2e/package.json',
+      '/graphiql/',
+    ]) {
       const res = await fetch(origin + path);
       expect(res.status, path).toBe(404);
       expect(await res.text(), path).not.toContain('"dependencies"');
@@ -101,7 +106,11 @@ describe('malformed and unknown requests', () => {
 
 describe('request ids', () => {
   const post = (headers: Record<string, string>) =>
-    fetch(stack.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ asset(id: "ETH") { id } }' }) });
+    fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query: '{ asset(id: "ETH") { id } }' }),
+    });
 
   it('echoes the x-request-id the client sent', async () => {
     const id = `test-${Math.random().toString(36).slice(2)}`;
@@ -136,9 +145,15 @@ describe('oversized bodies', () => {
     const res = await fetch(stack.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(res.status).toBe(413);
     expect(res.headers.get('connection')).toBe('close');
-    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
+    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe(
+      'BAD_REQUEST',
+    );
     // The server still answers the next request promptly.
-    const next = await fetch(stack.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    const next = await fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     expect(await next.json()).toEqual({ data: { __typename: 'Query' } });
   });
 });

@@ -22,7 +22,11 @@ function ingest(lines: string[]) {
   writeFileSync(file, lines.join('\n') + '\n');
   // An async spawn: the gateway under test runs in this process and must keep serving.
   return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/ingest.ts'), file, '--url', stack.url, '--batch-size', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [path.join(root, 'bin/ingest.ts'), file, '--url', stack.url, '--batch-size', '3'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -32,12 +36,24 @@ function ingest(lines: string[]) {
 }
 
 const tickCount = async (assetId: string) =>
-  Number((await stack.tiers.clickhouse.query<{ n: string }>(`SELECT toString(count()) AS n FROM price_data_raw WHERE asset_id = {a:String}`, { a: assetId }))[0]!.n);
+  Number(
+    (
+      await stack.tiers.clickhouse.query<{ n: string }>(
+        `SELECT toString(count()) AS n FROM price_data_raw WHERE asset_id = {a:String}`,
+        { a: assetId },
+      )
+    )[0]!.n,
+  );
 
 describe('batch ingest command', () => {
   it('ingests a JSON-lines file in batches; the prices and the day aggregate follow', async () => {
     const now = Date.now();
-    const ticks = Array.from({ length: 7 }, (_, i) => ({ assetId: 'COMP', price: `${50 + i}.125`, volume: '3', timestamp: new Date(now - (7 - i) * 1000).toISOString() }));
+    const ticks = Array.from({ length: 7 }, (_, i) => ({
+      assetId: 'COMP',
+      price: `${50 + i}.125`,
+      volume: '3',
+      timestamp: new Date(now - (7 - i) * 1000).toISOString(),
+    }));
     const before = await tickCount('COMP');
     const result = await ingest(ticks.map((t) => JSON.stringify(t)));
     expect(result.stderr.split('\n').filter((l) => l.startsWith('ingest:'))).toEqual([]);
@@ -53,7 +69,10 @@ describe('batch ingest command', () => {
       `SELECT toString(argMaxMerge(close)) AS close, toString(sum(trades)) AS trades FROM candles_1d WHERE asset_id = 'COMP' AND toDate(bucket) = {d:Date}`,
       { d: day },
     );
-    const [pg] = await stack.tiers.postgres.query<{ close: string; trades: string }>(`SELECT close::text AS close, trades::text AS trades FROM asset_daily_metrics WHERE asset_id = 'COMP' AND day = $1`, [day]);
+    const [pg] = await stack.tiers.postgres.query<{ close: string; trades: string }>(
+      `SELECT close::text AS close, trades::text AS trades FROM asset_daily_metrics WHERE asset_id = 'COMP' AND day = $1`,
+      [day],
+    );
     expect(Number(pg!.close)).toBe(Number(ch!.close));
     expect(pg!.trades).toBe(ch!.trades);
     expect(Number(pg!.close)).toBe(56.125);
@@ -61,7 +80,10 @@ describe('batch ingest command', () => {
 
   it('refuses a file with one bad line, naming it, and writes nothing', async () => {
     const before = await tickCount('COMP');
-    const result = await ingest([JSON.stringify({ assetId: 'COMP', price: '51' }), JSON.stringify({ assetId: 'COMP', price: 51.5 })]);
+    const result = await ingest([
+      JSON.stringify({ assetId: 'COMP', price: '51' }),
+      JSON.stringify({ assetId: 'COMP', price: 51.5 }),
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('line 2');
     expect(await tickCount('COMP')).toBe(before);
@@ -69,7 +91,10 @@ describe('batch ingest command', () => {
 
   it('refuses a file naming an unknown asset, and writes nothing', async () => {
     const before = await tickCount('COMP');
-    const result = await ingest([JSON.stringify({ assetId: 'COMP', price: '51' }), JSON.stringify({ assetId: 'NOPE', price: '1' })]);
+    const result = await ingest([
+      JSON.stringify({ assetId: 'COMP', price: '51' }),
+      JSON.stringify({ assetId: 'NOPE', price: '1' }),
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('unknown asset ids: NOPE');
     expect(await tickCount('COMP')).toBe(before);

@@ -39,10 +39,13 @@ function product(a: string, b: string): bigint {
 
 // ---- Helpers -------------------------------------------------------------------------------
 
-const code = (res: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => res.errors?.[0]?.extensions?.['code'];
+const code = (res: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
+  res.errors?.[0]?.extensions?.['code'];
 
 async function userId(handle: string): Promise<string> {
-  const [row] = await stack.tiers.postgres.query<{ id: string }>('SELECT id::text AS id FROM users WHERE handle = $1', [handle]);
+  const [row] = await stack.tiers.postgres.query<{ id: string }>('SELECT id::text AS id FROM users WHERE handle = $1', [
+    handle,
+  ]);
   return row!.id;
 }
 
@@ -95,7 +98,13 @@ describe('recordTransaction', () => {
     const after = Date.now();
     expect(res.errors).toBeUndefined();
     const tx = res.data!.recordTransaction;
-    expect(tx).toMatchObject({ type: 'DEPOSIT', txHash, user: { id: user }, asset: { id: 'LINK' }, protocol: { id: 'aave-v3' } });
+    expect(tx).toMatchObject({
+      type: 'DEPOSIT',
+      txHash,
+      user: { id: user },
+      asset: { id: 'LINK' },
+      protocol: { id: 'aave-v3' },
+    });
     expect(units(tx.amount)).toBe(units(amount));
     expect(units(tx.valueUsd)).toBe(product(amount, price));
     // occurredAt defaults to the time of the call.
@@ -104,17 +113,35 @@ describe('recordTransaction', () => {
     expect(at).toBeLessThanOrEqual(after + 1);
 
     // The newest transaction of the user is the one just recorded.
-    const history = await stack.gql(`query($u: ID!) { transactions(userId: $u, first: 3) { edges { node { ${TRANSACTION_FIELDS} } } } }`, { u: user });
+    const history = await stack.gql(
+      `query($u: ID!) { transactions(userId: $u, first: 3) { edges { node { ${TRANSACTION_FIELDS} } } } }`,
+      { u: user },
+    );
     expect(history.errors).toBeUndefined();
     expect(history.data!.transactions.edges[0].node).toEqual(tx);
 
-    const rows = await stack.tiers.postgres.query<{ user_id: string; asset_id: string; protocol_id: string | null; type: string; amount: string; value_usd: string; tx_hash: string; occurred_at: Date }>(
+    const rows = await stack.tiers.postgres.query<{
+      user_id: string;
+      asset_id: string;
+      protocol_id: string | null;
+      type: string;
+      amount: string;
+      value_usd: string;
+      tx_hash: string;
+      occurred_at: Date;
+    }>(
       'SELECT user_id::text, asset_id, protocol_id, type, amount::text, value_usd::text, tx_hash, occurred_at FROM transaction_history WHERE id = $1',
       [tx.id],
     );
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
-    expect(row).toMatchObject({ user_id: user, asset_id: 'LINK', protocol_id: 'aave-v3', type: 'DEPOSIT', tx_hash: txHash });
+    expect(row).toMatchObject({
+      user_id: user,
+      asset_id: 'LINK',
+      protocol_id: 'aave-v3',
+      type: 'DEPOSIT',
+      tx_hash: txHash,
+    });
     expect(units(row.amount)).toBe(units(amount));
     expect(units(row.value_usd)).toBe(product(amount, price));
     expect(row.occurred_at.toISOString()).toBe(tx.occurredAt);
@@ -132,15 +159,22 @@ describe('recordTransaction', () => {
     expect(tx).toMatchObject({ occurredAt, txHash: null, protocol: null });
     expect(units(tx.valueUsd)).toBe(product('0.5', await latestPrice('ETH')));
 
-    const [row] = await stack.tiers.postgres.query<{ occurred_at: Date; protocol_id: string | null; tx_hash: string | null }>(
-      'SELECT occurred_at, protocol_id, tx_hash FROM transaction_history WHERE id = $1',
-      [tx.id],
-    );
+    const [row] = await stack.tiers.postgres.query<{
+      occurred_at: Date;
+      protocol_id: string | null;
+      tx_hash: string | null;
+    }>('SELECT occurred_at, protocol_id, tx_hash FROM transaction_history WHERE id = $1', [tx.id]);
     expect(row).toEqual({ occurred_at: new Date(occurredAt), protocol_id: null, tx_hash: null });
 
     // Older than every demo transaction: the last edge of the whole history, not the first.
-    const [{ n } = { n: 0 }] = await stack.tiers.postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM transaction_history WHERE user_id = $1', [user]);
-    const all = await stack.gql(`query($u: ID!, $n: Int) { transactions(userId: $u, first: $n) { edges { node { id } } pageInfo { hasNextPage } } }`, { u: user, n });
+    const [{ n } = { n: 0 }] = await stack.tiers.postgres.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM transaction_history WHERE user_id = $1',
+      [user],
+    );
+    const all = await stack.gql(
+      `query($u: ID!, $n: Int) { transactions(userId: $u, first: $n) { edges { node { id } } pageInfo { hasNextPage } } }`,
+      { u: user, n },
+    );
     expect(all.errors).toBeUndefined();
     const ids = all.data!.transactions.edges.map((e: any) => e.node.id);
     expect(ids).toHaveLength(n);
@@ -154,7 +188,9 @@ describe('recordTransaction', () => {
 describe('updateHolding', () => {
   const HOLDING_FIELDS = `id quantity valueUsd asset { id } protocol { id }`;
   const update = (input: Record<string, unknown>) =>
-    stack.gql(`mutation($input: UpdateHoldingInput!) { updateHolding(input: $input) { ${HOLDING_FIELDS} } }`, { input });
+    stack.gql(`mutation($input: UpdateHoldingInput!) { updateHolding(input: $input) { ${HOLDING_FIELDS} } }`, {
+      input,
+    });
 
   async function positions(user: string, assetId: string, protocolId: string | null) {
     return stack.tiers.postgres.query<{ id: string; quantity: string; value_usd: string }>(
@@ -166,7 +202,10 @@ describe('updateHolding', () => {
 
   /** The portfolio through the gateway, checked against Postgres: same holdings, exact total. */
   async function checkPortfolio(user: string) {
-    const res = await stack.gql(`query($u: ID!) { portfolio(userId: $u) { totalValueUsd holdings { ${HOLDING_FIELDS} } } }`, { u: user });
+    const res = await stack.gql(
+      `query($u: ID!) { portfolio(userId: $u) { totalValueUsd holdings { ${HOLDING_FIELDS} } } }`,
+      { u: user },
+    );
     expect(res.errors).toBeUndefined();
     const portfolio = res.data!.portfolio;
     const rows = await stack.tiers.postgres.query<{ id: string; quantity: string; value_usd: string }>(
@@ -196,7 +235,9 @@ describe('updateHolding', () => {
     expect(rows[0]!.id).toBe(holding.id);
 
     let portfolio = await checkPortfolio(user);
-    expect(units(portfolio.holdings.find((h: any) => h.id === holding.id).quantity)).toBe(units('1234567.000000000000000001'));
+    expect(units(portfolio.holdings.find((h: any) => h.id === holding.id).quantity)).toBe(
+      units('1234567.000000000000000001'),
+    );
 
     const updated = await update({ userId: user, assetId: 'BONK', quantity: '42.5' });
     expect(updated.errors).toBeUndefined();
@@ -254,7 +295,9 @@ describe('updateHolding', () => {
   it('refuses a position for an unknown user with NOT_FOUND and writes nothing', async () => {
     const res = await update({ userId: '987654321', assetId: 'ETH', quantity: '1' });
     expect(code(res)).toBe('NOT_FOUND');
-    const [{ n } = { n: -1 }] = await stack.tiers.postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolio_holdings WHERE user_id = 987654321');
+    const [{ n } = { n: -1 }] = await stack.tiers.postgres.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM portfolio_holdings WHERE user_id = 987654321',
+    );
     expect(n).toBe(0);
   });
 });
@@ -268,7 +311,11 @@ interface TickIn {
   timestamp: string;
 }
 
-const ingest = (ticks: TickIn[]) => stack.gql(`mutation($t: [PriceTickInput!]!) { ingestPrices(ticks: $t) { accepted assets { id symbol latestPrice } } }`, { t: ticks });
+const ingest = (ticks: TickIn[]) =>
+  stack.gql(
+    `mutation($t: [PriceTickInput!]!) { ingestPrices(ticks: $t) { accepted assets { id symbol latestPrice } } }`,
+    { t: ticks },
+  );
 
 describe('ingestPrices', () => {
   it('stores the ticks, refreshes the latest price and aggregates them into minute candles', async () => {
@@ -324,13 +371,17 @@ describe('ingestPrices', () => {
     ]);
     expect(c.trades).toBe(inMinute.length);
     const n = list[1];
-    expect([n.open, n.high, n.low, n.close, n.volume].map(units)).toEqual([later.price, later.price, later.price, later.price, '1'].map(units));
+    expect([n.open, n.high, n.low, n.close, n.volume].map(units)).toEqual(
+      [later.price, later.price, later.price, later.price, '1'].map(units),
+    );
     expect(n.trades).toBe(1);
   });
 
   it('values later transactions and holdings at the ingested price, rounding half away from zero', async () => {
     const minute = futureMinute(30);
-    const res = await ingest([{ assetId: 'CRV', price: '0.5', volume: '1', timestamp: new Date(minute.getTime() + 1_000).toISOString() }]);
+    const res = await ingest([
+      { assetId: 'CRV', price: '0.5', volume: '1', timestamp: new Date(minute.getTime() + 1_000).toISOString() },
+    ]);
     expect(res.errors).toBeUndefined();
     expect(units(await latestPrice('CRV'))).toBe(units('0.5'));
 
@@ -342,7 +393,10 @@ describe('ingestPrices', () => {
     );
     expect(tx.errors).toBeUndefined();
     expect(tx.data!.recordTransaction.valueUsd).toBe('0.000000000000000001');
-    const [row] = await stack.tiers.postgres.query<{ v: string }>('SELECT value_usd::text AS v FROM transaction_history WHERE id = $1', [tx.data!.recordTransaction.id]);
+    const [row] = await stack.tiers.postgres.query<{ v: string }>(
+      'SELECT value_usd::text AS v FROM transaction_history WHERE id = $1',
+      [tx.data!.recordTransaction.id],
+    );
     expect(units(row!.v)).toBe(1n);
 
     const holding = await stack.gql(
@@ -357,9 +411,24 @@ describe('ingestPrices', () => {
   it('publishes one market event per asset, keyed by the asset id, carrying the new price', async () => {
     const minute = futureMinute(20);
     const ticks: TickIn[] = [
-      { assetId: 'PENDLE', price: uniquePrice(4), volume: '1', timestamp: new Date(minute.getTime() + 5_000).toISOString() },
-      { assetId: 'PENDLE', price: uniquePrice(5), volume: '2', timestamp: new Date(minute.getTime() + 6_000).toISOString() },
-      { assetId: 'DYDX', price: uniquePrice(2), volume: '3', timestamp: new Date(minute.getTime() + 7_000).toISOString() },
+      {
+        assetId: 'PENDLE',
+        price: uniquePrice(4),
+        volume: '1',
+        timestamp: new Date(minute.getTime() + 5_000).toISOString(),
+      },
+      {
+        assetId: 'PENDLE',
+        price: uniquePrice(5),
+        volume: '2',
+        timestamp: new Date(minute.getTime() + 6_000).toISOString(),
+      },
+      {
+        assetId: 'DYDX',
+        price: uniquePrice(2),
+        volume: '3',
+        timestamp: new Date(minute.getTime() + 7_000).toISOString(),
+      },
     ];
     const expected = new Map([
       ['PENDLE', { price: ticks[1]!.price, ts: ticks[1]!.timestamp }],
@@ -418,23 +487,40 @@ describe('limits of money', () => {
     const huge = '99999999999999999999';
     const res = await ingest([
       { assetId: 'LINK', price: uniquePrice(15), volume: huge, timestamp: bucket.toISOString() },
-      { assetId: 'LINK', price: uniquePrice(15), volume: huge, timestamp: new Date(bucket.getTime() + 1_000).toISOString() },
+      {
+        assetId: 'LINK',
+        price: uniquePrice(15),
+        volume: huge,
+        timestamp: new Date(bucket.getTime() + 1_000).toISOString(),
+      },
     ]);
     expect(res.errors).toBeUndefined();
-    const candles = await stack.gql(`query($f: DateTime, $t: DateTime) { marketData(assetId: "LINK", interval: MINUTE, from: $f, to: $t) { bucket volume trades } }`, {
-      f: bucket.toISOString(),
-      t: new Date(bucket.getTime() + 60_000).toISOString(),
-    });
-    expect(candles.data!.marketData).toEqual([{ bucket: bucket.toISOString(), volume: '199999999999999999998', trades: 2 }]);
+    const candles = await stack.gql(
+      `query($f: DateTime, $t: DateTime) { marketData(assetId: "LINK", interval: MINUTE, from: $f, to: $t) { bucket volume trades } }`,
+      {
+        f: bucket.toISOString(),
+        t: new Date(bucket.getTime() + 60_000).toISOString(),
+      },
+    );
+    expect(candles.data!.marketData).toEqual([
+      { bucket: bucket.toISOString(), volume: '199999999999999999998', trades: 2 },
+    ]);
   });
 
   it('refuses a holding whose USD value overflows the money columns, writing nothing', async () => {
     const demo = await userId('demo');
-    const [before] = await stack.tiers.postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolio_holdings');
-    const res = await stack.gql(`mutation($u: ID!) { updateHolding(input: { userId: $u, assetId: "WBTC", quantity: "99999999999999999999" }) { id } }`, { u: demo });
+    const [before] = await stack.tiers.postgres.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM portfolio_holdings',
+    );
+    const res = await stack.gql(
+      `mutation($u: ID!) { updateHolding(input: { userId: $u, assetId: "WBTC", quantity: "99999999999999999999" }) { id } }`,
+      { u: demo },
+    );
     expect(code(res)).toBe('INVALID_DECIMAL');
     expect(res.errors![0]!.message).toMatch(/too large/);
-    const [after] = await stack.tiers.postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolio_holdings');
+    const [after] = await stack.tiers.postgres.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM portfolio_holdings',
+    );
     expect(after!.n).toBe(before!.n);
   });
 

@@ -24,7 +24,9 @@ const units = (v: string) => exactSum([v]);
 
 describe('users', () => {
   it('finds the demo user by handle and by id, with at least 20 holdings', async () => {
-    const byHandle = await stack.gql(`{ user(handle: "demo") { id handle displayName portfolio { holdings { id } } } }`);
+    const byHandle = await stack.gql(
+      `{ user(handle: "demo") { id handle displayName portfolio { holdings { id } } } }`,
+    );
     expect(byHandle.errors).toBeUndefined();
     const user = byHandle.data!.user;
     expect(user.handle).toBe('demo');
@@ -34,7 +36,9 @@ describe('users', () => {
   });
 
   it('gives null for unknown users and an error when both or neither of id and handle are given', async () => {
-    const unknown = await stack.gql(`{ a: user(id: "987654321") { id } b: user(handle: "nobody_here") { id } c: portfolio(userId: "987654321") { totalValueUsd } }`);
+    const unknown = await stack.gql(
+      `{ a: user(id: "987654321") { id } b: user(handle: "nobody_here") { id } c: portfolio(userId: "987654321") { totalValueUsd } }`,
+    );
     expect(unknown.errors).toBeUndefined();
     expect(unknown.data).toEqual({ a: null, b: null, c: null });
     const both = await stack.gql(`{ user(id: "1", handle: "demo") { id } }`);
@@ -46,9 +50,16 @@ describe('users', () => {
 
 describe('portfolio', () => {
   it('values every holding from Postgres and sums them exactly', async () => {
-    const { data } = await stack.gql(`{ user(handle: "whale") { id portfolio { totalValueUsd holdings { id quantity valueUsd asset { id } protocol { id } } } } }`);
+    const { data } = await stack.gql(
+      `{ user(handle: "whale") { id portfolio { totalValueUsd holdings { id quantity valueUsd asset { id } protocol { id } } } } }`,
+    );
     const portfolio = data!.user.portfolio;
-    const rows = await stack.tiers.postgres.query<{ id: string; quantity: string; value_usd: string; protocol_id: string | null }>(
+    const rows = await stack.tiers.postgres.query<{
+      id: string;
+      quantity: string;
+      value_usd: string;
+      protocol_id: string | null;
+    }>(
       'SELECT h.id::text AS id, h.quantity::text AS quantity, h.value_usd::text AS value_usd, h.protocol_id FROM portfolio_holdings h WHERE h.user_id = $1 ORDER BY h.id',
       [data!.user.id],
     );
@@ -64,7 +75,9 @@ describe('portfolio', () => {
   });
 
   it('reports latest price and 24h change matching the ClickHouse ticks', async () => {
-    const { data } = await stack.gql(`{ user(handle: "demo") { portfolio { holdings { asset { id latestPrice change24h } } } } }`);
+    const { data } = await stack.gql(
+      `{ user(handle: "demo") { portfolio { holdings { asset { id latestPrice change24h } } } } }`,
+    );
     const assets = data!.user.portfolio.holdings.map((h: any) => h.asset);
     const ticks = await stack.tiers.clickhouse.query<{ asset_id: string; last: string; prev: string }>(
       `SELECT asset_id, toString(argMax(price, ts)) AS last,
@@ -74,7 +87,7 @@ describe('portfolio', () => {
     for (const asset of assets) {
       const tick = ticks.find((t) => t.asset_id === asset.id)!;
       expect(units(asset.latestPrice)).toBe(units(tick.last));
-      const expected = (Number(tick.last) - Number(tick.prev)) / Number(tick.prev) * 100;
+      const expected = ((Number(tick.last) - Number(tick.prev)) / Number(tick.prev)) * 100;
       expect(Number(asset.change24h)).toBeCloseTo(expected, 4);
     }
   });
@@ -90,7 +103,10 @@ describe('transactions', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 100; page++) {
-      const res: any = await stack.gql(`query($u: ID!, $a: String) { transactions(userId: $u, first: 7, after: $a) { edges { cursor node { id asset { symbol } } } pageInfo { hasNextPage endCursor } } }`, { u: user.id, a: after });
+      const res: any = await stack.gql(
+        `query($u: ID!, $a: String) { transactions(userId: $u, first: 7, after: $a) { edges { cursor node { id asset { symbol } } } pageInfo { hasNextPage endCursor } } }`,
+        { u: user.id, a: after },
+      );
       const conn = res.data.transactions;
       seen.push(...conn.edges.map((e: any) => e.node.id));
       if (!conn.pageInfo.hasNextPage) break;
@@ -100,23 +116,35 @@ describe('transactions', () => {
   });
 
   it('gives an empty connection for an unknown user', async () => {
-    const res = await stack.gql(`{ transactions(userId: "987654321") { edges { cursor } pageInfo { hasNextPage endCursor } } }`);
+    const res = await stack.gql(
+      `{ transactions(userId: "987654321") { edges { cursor } pageInfo { hasNextPage endCursor } } }`,
+    );
     expect(res.data!.transactions).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
   });
 });
 
 describe('market data', () => {
   it('returns hourly candles equal to an aggregation of the raw ticks', async () => {
-    const res = await stack.gql(`{ marketData(assetId: "ETH", interval: HOUR) { bucket open high low close volume trades } }`);
+    const res = await stack.gql(
+      `{ marketData(assetId: "ETH", interval: HOUR) { bucket open high low close volume trades } }`,
+    );
     const candles = res.data!.marketData;
     expect(candles.length).toBeGreaterThanOrEqual(23);
     const sample = candles[5];
-    const [raw] = await stack.tiers.clickhouse.query<{ open: string; high: string; low: string; close: string; n: string }>(
+    const [raw] = await stack.tiers.clickhouse.query<{
+      open: string;
+      high: string;
+      low: string;
+      close: string;
+      n: string;
+    }>(
       `SELECT toString(argMin(price, ts)) AS open, toString(max(price)) AS high, toString(min(price)) AS low, toString(argMax(price, ts)) AS close, toString(count()) AS n
        FROM price_data_raw WHERE asset_id = 'ETH' AND toStartOfHour(ts) = parseDateTime64BestEffort({b:String})`,
       { b: sample.bucket },
     );
-    expect([sample.open, sample.high, sample.low, sample.close].map(units)).toEqual([raw!.open, raw!.high, raw!.low, raw!.close].map(units));
+    expect([sample.open, sample.high, sample.low, sample.close].map(units)).toEqual(
+      [raw!.open, raw!.high, raw!.low, raw!.close].map(units),
+    );
     expect(sample.trades).toBe(Number(raw!.n));
   });
 
@@ -138,7 +166,10 @@ describe('similar assets', () => {
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
 
     const embedding = demoEmbedding('LINK', stack.tiers.vector.dimensions);
-    const byVector = await stack.gql(`query($e: [Float!]) { similarAssets(embedding: $e, k: 2) { score asset { id symbol } } }`, { e: embedding });
+    const byVector = await stack.gql(
+      `query($e: [Float!]) { similarAssets(embedding: $e, k: 2) { score asset { id symbol } } }`,
+      { e: embedding },
+    );
     expect(byVector.data!.similarAssets[0].asset.id).toBe('LINK');
     expect(byVector.data!.similarAssets[0].score).toBeCloseTo(1, 6);
   });
@@ -146,7 +177,9 @@ describe('similar assets', () => {
 
 describe('protocol analytics', () => {
   it('joins Postgres metadata with ClickHouse volume and TVL series', async () => {
-    const res = await stack.gql(`{ protocolAnalytics(protocolId: "aave-v3") { protocol { name category tvlUsd } totalVolumeUsd transactionCount volume { day volumeUsd transactions } tvl { ts tvlUsd } } }`);
+    const res = await stack.gql(
+      `{ protocolAnalytics(protocolId: "aave-v3") { protocol { name category tvlUsd } totalVolumeUsd transactionCount volume { day volumeUsd transactions } tvl { ts tvlUsd } } }`,
+    );
     const a = res.data!.protocolAnalytics;
     expect(a.protocol.name).toBe('Aave v3');
     const [pgTotals] = await stack.tiers.postgres.query<{ total: string; n: number }>(
@@ -155,6 +188,8 @@ describe('protocol analytics', () => {
     expect(units(a.totalVolumeUsd)).toBe(units(pgTotals!.total));
     expect(a.transactionCount).toBe(pgTotals!.n);
     expect(a.tvl.length).toBeGreaterThan(24 * 29);
-    expect((await stack.gql(`{ protocolAnalytics(protocolId: "nope") { totalVolumeUsd } }`)).data!.protocolAnalytics).toBeNull();
+    expect(
+      (await stack.gql(`{ protocolAnalytics(protocolId: "nope") { totalVolumeUsd } }`)).data!.protocolAnalytics,
+    ).toBeNull();
   });
 });

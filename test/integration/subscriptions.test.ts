@@ -17,7 +17,9 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ worker: true });
-  const users = await stack.tiers.postgres.query<{ id: string; handle: string }>(`SELECT id::text AS id, handle FROM users WHERE handle IN ('user03', 'user04') ORDER BY handle`);
+  const users = await stack.tiers.postgres.query<{ id: string; handle: string }>(
+    `SELECT id::text AS id, handle FROM users WHERE handle IN ('user03', 'user04') ORDER BY handle`,
+  );
   userId = users[0]!.id;
   otherUserId = users[1]!.id;
 });
@@ -30,7 +32,13 @@ const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
 
 function client(url = stack.url): Client {
   // Non-lazy clients report connection errors to onNonLazyError (console.error by default); gateways closing at the end of a test are expected.
-  const c = createClient({ url: wsUrl(url), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, onNonLazyError: () => {} });
+  const c = createClient({
+    url: wsUrl(url),
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    onNonLazyError: () => {},
+  });
   clients.push(c);
   return c;
 }
@@ -39,7 +47,14 @@ function client(url = stack.url): Client {
 function collect<T = any>(c: Client, query: string, variables: Record<string, unknown>) {
   const events: T[] = [];
   const errors: unknown[] = [];
-  const unsubscribe = c.subscribe<T>({ query, variables }, { next: (v) => (v.errors ? errors.push(v.errors) : events.push(v.data as T)), error: (e) => errors.push(e), complete: () => {} });
+  const unsubscribe = c.subscribe<T>(
+    { query, variables },
+    {
+      next: (v) => (v.errors ? errors.push(v.errors) : events.push(v.data as T)),
+      error: (e) => errors.push(e),
+      complete: () => {},
+    },
+  );
   return { events, errors, unsubscribe };
 }
 
@@ -53,7 +68,8 @@ async function subscribed(n: number, url = stack.url): Promise<void> {
   for (;;) {
     const body = (await (await fetch(health)).json()) as { subscriptions: number };
     if (body.subscriptions === n) return;
-    if (Date.now() > deadline) throw new Error(`expected ${n} open subscriptions, the gateway has ${body.subscriptions}`);
+    if (Date.now() > deadline)
+      throw new Error(`expected ${n} open subscriptions, the gateway has ${body.subscriptions}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -65,7 +81,10 @@ describe('portfolioUpdated', () => {
     const sub = collect(client(), PORTFOLIO_SUB, { u: userId });
     const other = collect(client(), PORTFOLIO_SUB, { u: otherUserId });
     await subscribed(2);
-    const [h] = await stack.tiers.postgres.query<{ id: string; asset_id: string }>(`SELECT id::text AS id, asset_id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`, [userId]);
+    const [h] = await stack.tiers.postgres.query<{ id: string; asset_id: string }>(
+      `SELECT id::text AS id, asset_id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`,
+      [userId],
+    );
     await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '777.25' WHERE id = $1`, [h!.id]);
     await until('the update event', () => sub.events.length > 0);
     const event = (sub.events[0] as any).portfolioUpdated;
@@ -84,14 +103,21 @@ describe('portfolioUpdated', () => {
   });
 
   it('reaches one client on each of two gateway instances, once each', async () => {
-    const second = createGateway({ config: stack.config, tiers: stack.tiers, logger: createLogger({ level: 'silent' }) });
+    const second = createGateway({
+      config: stack.config,
+      tiers: stack.tiers,
+      logger: createLogger({ level: 'silent' }),
+    });
     const { url } = await second.start();
     try {
       const a = collect(client(), PORTFOLIO_SUB, { u: userId });
       const b = collect(client(url), PORTFOLIO_SUB, { u: userId });
       await subscribed(1);
       await subscribed(1, url);
-      const [h] = await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id DESC LIMIT 1`, [userId]);
+      const [h] = await stack.tiers.postgres.query<{ id: string }>(
+        `SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id DESC LIMIT 1`,
+        [userId],
+      );
       await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = quantity + 1 WHERE id = $1`, [h!.id]);
       await until('both clients', () => a.events.length > 0 && b.events.length > 0).catch((e) => {
         throw new Error(`${e.message}: a=${JSON.stringify(a)} b=${JSON.stringify(b)}`);
@@ -116,11 +142,16 @@ describe('portfolioUpdated', () => {
 
 describe('resume', () => {
   it('replays exactly the changes missed while disconnected, in order, then live ones', async () => {
-    const holdings = await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id`, [userId]);
+    const holdings = await stack.tiers.postgres.query<{ id: string }>(
+      `SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id`,
+      [userId],
+    );
     const c1 = client();
     const first = collect(c1, PORTFOLIO_SUB, { u: userId });
     await subscribed(1);
-    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '1000' WHERE id = $1`, [holdings[0]!.id]);
+    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '1000' WHERE id = $1`, [
+      holdings[0]!.id,
+    ]);
     await until('the first event', () => first.events.length === 1);
     const seen = (first.events[0] as any).portfolioUpdated;
     first.unsubscribe();
@@ -129,12 +160,20 @@ describe('resume', () => {
     // Ten changes commit while the client is away, spread over several holdings (and so partitions).
     const quantities = Array.from({ length: 10 }, (_, i) => `${2000 + i}`);
     for (let i = 0; i < 10; i++) {
-      await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [holdings[i % holdings.length]!.id, quantities[i]]);
+      await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE id = $1`, [
+        holdings[i % holdings.length]!.id,
+        quantities[i],
+      ]);
     }
-    const [{ max }] = (await stack.tiers.postgres.query<{ max: string }>(`SELECT max(seq)::text AS max FROM cdc.change_log`)) as [{ max: string }];
+    const [{ max }] = (await stack.tiers.postgres.query<{ max: string }>(
+      `SELECT max(seq)::text AS max FROM cdc.change_log`,
+    )) as [{ max: string }];
     // Wait until the worker has published them all (processed), so they are in the log.
     for (let i = 0; i < 200; i++) {
-      const [{ n }] = (await stack.tiers.postgres.query<{ n: number }>(`SELECT count(*)::int AS n FROM cdc.change_log WHERE NOT processed AND seq <= $1`, [max])) as [{ n: number }];
+      const [{ n }] = (await stack.tiers.postgres.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM cdc.change_log WHERE NOT processed AND seq <= $1`,
+        [max],
+      )) as [{ n: number }];
       if (n === 0) break;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -148,7 +187,9 @@ describe('resume', () => {
     expect(sequences.every((s: bigint) => s > BigInt(seen.sequence))).toBe(true);
 
     // Then live: one more change arrives after the replay, and nothing else.
-    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '3000' WHERE id = $1`, [holdings[0]!.id]);
+    await stack.tiers.postgres.query(`UPDATE portfolio_holdings SET quantity = '3000' WHERE id = $1`, [
+      holdings[0]!.id,
+    ]);
     await until('the live event', () => resumed.events.length >= 11);
     await settle();
     expect(resumed.events).toHaveLength(11);
@@ -165,12 +206,22 @@ describe('resume', () => {
 
 describe('transactionRecorded', () => {
   it('delivers a transaction recorded through the gateway', async () => {
-    const sub = collect(client(), `subscription($u: ID!) { transactionRecorded(userId: $u) { position operation transaction { id amount asset { symbol } } } }`, { u: userId });
+    const sub = collect(
+      client(),
+      `subscription($u: ID!) { transactionRecorded(userId: $u) { position operation transaction { id amount asset { symbol } } } }`,
+      { u: userId },
+    );
     await subscribed(1);
-    const res = await stack.gql(`mutation($u: ID!) { recordTransaction(input: { userId: $u, assetId: "DAI", type: DEPOSIT, amount: "12.5" }) { id } }`, { u: userId });
+    const res = await stack.gql(
+      `mutation($u: ID!) { recordTransaction(input: { userId: $u, assetId: "DAI", type: DEPOSIT, amount: "12.5" }) { id } }`,
+      { u: userId },
+    );
     const id = res.data!.recordTransaction.id;
     await until('the transaction event', () => sub.events.length > 0);
-    expect((sub.events[0] as any).transactionRecorded).toMatchObject({ operation: 'INSERT', transaction: { id, amount: '12.5', asset: { symbol: 'DAI' } } });
+    expect((sub.events[0] as any).transactionRecorded).toMatchObject({
+      operation: 'INSERT',
+      transaction: { id, amount: '12.5', asset: { symbol: 'DAI' } },
+    });
     sub.unsubscribe();
   });
 });
@@ -191,7 +242,10 @@ describe('priceUpdated', () => {
     await subscribed(2);
     const prices = Array.from({ length: 40 }, (_, i) => `${(7 + i / 100).toFixed(2)}`);
     for (const price of prices) {
-      const r = await stack.gql(`mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "UNI", price: $p }]) { accepted } }`, { p: price });
+      const r = await stack.gql(
+        `mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "UNI", price: $p }]) { accepted } }`,
+        { p: price },
+      );
       expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
     }
     await until('every price on the fast client', () => fast.events.length >= prices.length);

@@ -32,16 +32,47 @@ async function freePort(): Promise<number> {
 
 async function startRedis(): Promise<void> {
   // Every write on disk before it is acknowledged: a killed Redis comes back with all its data.
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  const spawnFailed = new Promise<never>((_, reject) =>
-    redis!.once('error', (error) => reject(new Error(`this test runs its own redis-server, which must be on PATH: ${error.message}`))),
+  redis = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--dir',
+      dir,
+    ],
+    {
+      stdio: 'ignore',
+    },
   );
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+  const spawnFailed = new Promise<never>((_, reject) =>
+    redis!.once('error', (error) =>
+      reject(new Error(`this test runs its own redis-server, which must be on PATH: ${error.message}`)),
+    ),
+  );
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => 50,
+    maxRetriesPerRequest: null,
+  });
   client.on('error', () => {});
   try {
-    await Promise.race([client.connect().catch(() => {}).then(() => client.ping()), spawnFailed]);
+    await Promise.race([
+      client
+        .connect()
+        .catch(() => {})
+        .then(() => client.ping()),
+      spawnFailed,
+    ]);
   } finally {
     client.disconnect();
   }
@@ -58,7 +89,9 @@ beforeAll(async () => {
   port = await freePort();
   await startRedis();
   stack = await startStack({ overrides: { redis: { url: `redis://127.0.0.1:${port}` } } });
-  demo = (await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`))[0]!.id;
+  demo = (
+    await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`)
+  )[0]!.id;
 });
 
 afterAll(async () => {
@@ -110,7 +143,8 @@ it('never serves an answer that a write made while Redis was down should have ev
     i: { userId: demo, assetId: holding.asset.id, quantity: '777' },
   });
   expect(write.errors).toBeUndefined();
-  const quantityOf = (res: Awaited<ReturnType<typeof ask>>) => res.body.data!.portfolio.holdings.find((h: { id: string }) => h.id === holding.id).quantity;
+  const quantityOf = (res: Awaited<ReturnType<typeof ask>>) =>
+    res.body.data!.portfolio.holdings.find((h: { id: string }) => h.id === holding.id).quantity;
   expect(quantityOf(await ask())).toBe('777');
 
   // Redis comes back from its append-only file, the old answer still stored: it must not be served.

@@ -50,7 +50,9 @@ beforeAll(async () => {
   await migratePostgres({ postgres, logger });
   // Fixtures first, so that the change log holds only the changes under test.
   await postgres.query(`INSERT INTO assets (id, symbol, name, chain) VALUES ('ETH', 'ETH', 'Ether', 'ethereum')`);
-  [{ id: userId }] = (await postgres.query<{ id: string }>(`INSERT INTO users (handle, display_name) VALUES ('crash', 'Crash') RETURNING id::text AS id`)) as [{ id: string }];
+  [{ id: userId }] = (await postgres.query<{ id: string }>(
+    `INSERT INTO users (handle, display_name) VALUES ('crash', 'Crash') RETURNING id::text AS id`,
+  )) as [{ id: string }];
   await installCapture({ postgres, tables: loadConfig({}).cdc.tables });
   env['CRASH_USER_ID'] = userId;
 });
@@ -63,7 +65,10 @@ afterAll(async () => {
 });
 
 function run(mode: 'finish'): { child: ChildProcess; firstLine: Promise<string> } {
-  const child = spawn(node, [path.join(here, '../fixtures/worker-process.ts')], { env: { ...env, MODE: mode }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(node, [path.join(here, '../fixtures/worker-process.ts')], {
+    env: { ...env, MODE: mode },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const firstLine = new Promise<string>((resolve, reject) => {
     let buffer = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -75,7 +80,8 @@ function run(mode: 'finish'): { child: ChildProcess; firstLine: Promise<string> 
   return { child, firstLine };
 }
 
-const processedCount = async () => (await postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM cdc.change_log WHERE processed'))[0]!.n;
+const processedCount = async () =>
+  (await postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM cdc.change_log WHERE processed'))[0]!.n;
 
 it('loses nothing and doubles nothing when a worker is killed mid-batch', async () => {
   // 3,000 inserts, then 20 holdings updated 10 times each: 3,220 changes, several per row.
@@ -84,15 +90,26 @@ it('loses nothing and doubles nothing when a worker is killed mid-batch', async 
      SELECT $1, 'ETH', 'SWAP', (g || '.5')::numeric, now() - g * interval '1 second' FROM generate_series(1, 3000) g`,
     [userId],
   );
-  await postgres.query(`INSERT INTO portfolio_holdings (user_id, asset_id, protocol_id, quantity) SELECT $1, 'ETH', NULL, 0 FROM generate_series(1, 1)`, [userId]);
+  await postgres.query(
+    `INSERT INTO portfolio_holdings (user_id, asset_id, protocol_id, quantity) SELECT $1, 'ETH', NULL, 0 FROM generate_series(1, 1)`,
+    [userId],
+  );
   for (let round = 1; round <= 10; round++) {
     await postgres.query(`UPDATE portfolio_holdings SET quantity = $2 WHERE user_id = $1`, [userId, String(round)]);
   }
-  const [{ total }] = (await postgres.query<{ total: number }>('SELECT count(*)::int AS total FROM cdc.change_log')) as [{ total: number }];
+  const [{ total }] = (await postgres.query<{ total: number }>(
+    'SELECT count(*)::int AS total FROM cdc.change_log',
+  )) as [{ total: number }];
 
   // Kafka: a consumer reading the run's topics from the beginning counts distinct sequences.
   const logger = createLogger({ level: 'silent' });
-  const bus = await createKafkaBus({ brokers: services.kafkaBrokers, clientId: `${prefix}-check`, topicPrefix: `${prefix}.`, observer: () => {}, logger });
+  const bus = await createKafkaBus({
+    brokers: services.kafkaBrokers,
+    clientId: `${prefix}-check`,
+    topicPrefix: `${prefix}.`,
+    observer: () => {},
+    logger,
+  });
   const sequences = new Set<string>();
   let events = 0;
   const sub = await bus.subscribe({
@@ -107,7 +124,10 @@ it('loses nothing and doubles nothing when a worker is killed mid-batch', async 
   });
 
   // The first worker SIGKILLs itself inside its third batch: after the sinks took it, before the commit.
-  const first = spawn(node, [path.join(here, '../fixtures/worker-process.ts')], { env: { ...env, MODE: 'run', CRASH_AFTER_BATCHES: '3' }, stdio: 'ignore' });
+  const first = spawn(node, [path.join(here, '../fixtures/worker-process.ts')], {
+    env: { ...env, MODE: 'run', CRASH_AFTER_BATCHES: '3' },
+    stdio: 'ignore',
+  });
   const signal = await new Promise((r) => first.once('exit', (_code, sig) => r(sig)));
   expect(signal).toBe('SIGKILL');
   // Two batches of 100 committed; the third was applied to ClickHouse but its claim rolled back.
@@ -121,7 +141,10 @@ it('loses nothing and doubles nothing when a worker is killed mid-batch', async 
 
   // Nothing lost: every change processed, and the replicas equal Postgres exactly.
   expect(await processedCount()).toBe(total);
-  const [pgTx] = await postgres.query<{ n: string; sum: string }>(`SELECT count(*)::text AS n, sum(amount)::text AS sum FROM transaction_history WHERE user_id = $1`, [userId]);
+  const [pgTx] = await postgres.query<{ n: string; sum: string }>(
+    `SELECT count(*)::text AS n, sum(amount)::text AS sum FROM transaction_history WHERE user_id = $1`,
+    [userId],
+  );
   expect(report.after.transactions.n).toBe(pgTx!.n);
   expect(report.after.transactions.ids).toBe(pgTx!.n);
   expect(Number(report.after.transactions.sum)).toBe(Number(pgTx!.sum));

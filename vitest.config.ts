@@ -41,6 +41,11 @@ export default defineConfig({
           env: { TIER_PROFILE: 'real' },
         },
       },
+      // test/browser: the GraphiQL page in headless Chromium (Debian's package, driven by playwright-core).
+      {
+        extends: true,
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], env: { TIER_PROFILE: 'embedded' } },
+      },
     ],
   },
 });

@@ -9,14 +9,14 @@
  * Writes bench/results/cdc.json and prints a Markdown table.
  */
 import pg from 'pg';
-import type { Change } from '../sync-worker/change.ts';
-import { createSyncWorker } from '../sync-worker/worker.ts';
+import { buildWorker } from '../bin/runtime.ts';
+import type { Change } from '../changelog/change.ts';
 import { openBenchTiers } from './real-tiers.ts';
 import { machineLine, numberArg, quantile, saveResults } from './harness.ts';
 
 const durationS = numberArg('duration', 10);
 const fixedRate = numberArg('rate', 1000);
-const { config, tiers, logger, close } = await openBenchTiers({ name: 'cdc', env: { PG_POOL_MAX: '16' } });
+const { config, tiers, runtime, close } = await openBenchTiers({ name: 'cdc', env: { PG_POOL_MAX: '16' } });
 await tiers.postgres.query(`INSERT INTO assets (id, symbol, name, chain) VALUES ('ETH', 'ETH', 'Ether', 'ethereum')`);
 const [{ id: userId }] = (await tiers.postgres.query<{ id: string }>(
   `INSERT INTO users (handle, display_name) VALUES ('bench', 'Bench') RETURNING id::text AS id`,
@@ -46,7 +46,7 @@ async function scenario(
     const now = performance.now();
     for (const c of changes) if (!appliedAt.has(c.rowKey)) appliedAt.set(c.rowKey, now);
   };
-  const workers = Array.from({ length: workerCount }, () => createSyncWorker({ tiers, config, logger, onApplied }));
+  const workers = Array.from({ length: workerCount }, () => buildWorker(runtime, { onApplied }));
   for (const w of workers) await w.start();
   const started = performance.now();
   await write(

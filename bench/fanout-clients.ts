@@ -7,13 +7,14 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-const { url, n, query, variables, expect, tagPath } = JSON.parse(process.argv[2]!) as {
+const { url, n, query, variables, expect, tagPath, token } = JSON.parse(process.argv[2]!) as {
   url: string;
   n: number;
   query: string;
   variables: Record<string, unknown>;
   expect: number;
   tagPath: string[];
+  token: string;
 };
 const now = () => performance.timeOrigin + performance.now();
 const arrivals: Record<string, number[]> = {};
@@ -26,6 +27,7 @@ const clients = Array.from({ length: n }, () =>
     lazy: false,
     retryAttempts: 0,
     onNonLazyError: () => {},
+    connectionParams: { authorization: `Bearer ${token}` },
     on: { connected: () => void acked++ },
   }),
 );

@@ -17,9 +17,10 @@ import { machineLine, numberArg, quantile, saveResults } from './harness.ts';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const events = numberArg('events', 20);
 const now = () => performance.timeOrigin + performance.now();
-const { config, tiers, url, demoUserId, demoHoldingId, close } = await openBenchStack({
+const { config, tiers, url, demoUserId, demoHoldingId, demoToken, adminToken, close } = await openBenchStack({
   name: 'fanout',
-  env: { SUBSCRIPTION_QUEUE_SIZE: '1024' },
+  // 1,000 subscribers of one user's portfolio, on as many sockets, all signed in as that user.
+  env: { SUBSCRIPTION_QUEUE_SIZE: '1024', MAX_CONNECTIONS_PER_SUBJECT: '2000' },
 });
 const wsUrl = url.replace(/^http/, 'ws');
 const writer = new pg.Pool({ connectionString: config.postgres.url, max: 2 });
@@ -80,6 +81,7 @@ for (const n of [1, 100, 1000]) {
       n,
       query: `subscription($u: ID!) { portfolioUpdated(userId: $u) { sequence holding { quantity asset { symbol } } } }`,
       variables: { u: demoUserId },
+      token: demoToken,
       expect: events,
       tagPath: ['portfolioUpdated', 'holding', 'quantity'],
     },
@@ -102,6 +104,7 @@ for (const n of [1, 100, 1000]) {
       n,
       query: `subscription { priceUpdated(assetIds: ["ETH"]) { price asset { symbol } } }`,
       variables: {},
+      token: demoToken,
       expect: events,
       tagPath: ['priceUpdated', 'price'],
     },
@@ -112,7 +115,7 @@ for (const n of [1, 100, 1000]) {
         const t0 = now();
         await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
           body: JSON.stringify({
             query: `mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "ETH", price: $p }]) { accepted } }`,
             variables: { p: price },
@@ -142,7 +145,7 @@ await Promise.all(
       }));
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
         body: JSON.stringify({
           query: `mutation($t: [PriceTickInput!]!) { ingestPrices(ticks: $t) { accepted } }`,
           variables: { t: batch },

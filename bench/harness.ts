@@ -42,7 +42,10 @@ export function saveResults(name: string, fields: Record<string, unknown>): void
  * (bench/portfolio.ts reads it), then runs `stop` and exits on SIGTERM, once: the `node`
  * package's launcher may forward the signal the process also receives.
  */
-export function serveUntilSigterm(ready: { url: string; whaleId: string }, stop: () => Promise<void>): void {
+export function serveUntilSigterm(
+  ready: { url: string; whaleId: string; token?: string },
+  stop: () => Promise<void>,
+): void {
   process.stdout.write(JSON.stringify(ready) + '\n');
   let stopping = false;
   process.on('SIGTERM', async () => {

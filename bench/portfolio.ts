@@ -29,13 +29,13 @@ interface Row {
   bytesPerResponse: number;
 }
 
-async function load(name: string, url: string, body?: string): Promise<Row> {
+async function load(name: string, url: string, body?: string, token?: string): Promise<Row> {
   const result = await autocannon({
     url,
     connections,
     duration,
     method: body ? 'POST' : 'GET',
-    headers: body ? { 'content-type': 'application/json' } : {},
+    headers: body ? { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } : {},
     body,
   });
   return {
@@ -52,7 +52,7 @@ async function load(name: string, url: string, body?: string): Promise<Row> {
 function startServer(
   env: Record<string, string>,
   script = 'serve.ts',
-): Promise<{ child: ChildProcess; url: string; whaleId: string }> {
+): Promise<{ child: ChildProcess; url: string; whaleId: string; token?: string }> {
   const child = spawn(process.execPath, [path.join(here, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -62,7 +62,9 @@ function startServer(
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const line = buffer.split('\n')[0];
-      if (buffer.includes('\n') && line) resolve({ child, ...(JSON.parse(line) as { url: string; whaleId: string }) });
+      if (buffer.includes('\n') && line) {
+        resolve({ child, ...(JSON.parse(line) as { url: string; whaleId: string; token?: string }) });
+      }
     });
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
@@ -87,7 +89,7 @@ async function rawHttpBaseline(): Promise<Row> {
 }
 
 async function measure(name: string, env: Record<string, string>, script?: string): Promise<Row> {
-  const { child, url, whaleId } = await startServer(env, script);
+  const { child, url, whaleId, token } = await startServer(env, script);
   try {
     const body = JSON.stringify({ query: PORTFOLIO_QUERY, variables: { u: whaleId } });
     // Warm up: JIT, connection pools, hot prices.
@@ -96,10 +98,10 @@ async function measure(name: string, env: Record<string, string>, script?: strin
       connections,
       duration: 2,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body,
     });
-    return await load(name, url, body);
+    return await load(name, url, body, token);
   } finally {
     await stopServer(child);
   }

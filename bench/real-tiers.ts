@@ -8,20 +8,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { buildGateway, buildWorker, developmentToken, openRuntime, type Runtime } from '../bin/runtime.ts';
 import { seedDemoData } from '../demo/seed.ts';
-import { createGateway } from '../gateway/app.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
-import { createLogger, type Logger } from '../lib/logger.ts';
-import { createTiers, type Tiers } from '../stores/tiers.ts';
-import { prepareTiers } from '../sync-worker/capture.ts';
-import { createSyncWorker } from '../sync-worker/worker.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Tiers } from '../stores/tiers.ts';
 
 const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** The token key of benchmark deployments (never a production secret). */
+export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret-0123456789';
 
 export async function openBenchTiers(options: {
   name: string;
   env?: Record<string, string>;
-}): Promise<{ config: Config; tiers: Tiers; logger: Logger; close(): Promise<void> }> {
+}): Promise<{ config: Config; tiers: Tiers; logger: Logger; runtime: Runtime; close(): Promise<void> }> {
   const db = `ys_bench_${options.name}_${process.pid}`;
   const tag = `ys-bench-${options.name}-${randomBytes(3).toString('hex')}`;
   const chdbDir = mkdtempSync(path.join(os.tmpdir(), 'ys-bench-chdb-'));
@@ -38,15 +39,19 @@ export async function openBenchTiers(options: {
     KAFKA_TOPIC_PREFIX: `${tag}.`,
     DATA_DIR: chdbDir,
     LOG_LEVEL: 'error',
+    // A benchmark's load comes from one address; the rate limits are measured by their own rows.
+    RATE_LIMIT_ENABLED: 'false',
+    // Tokens signed with a fixed secret, so the load generator can sign its own.
+    AUTH_JWT_SECRET: BENCH_SECRET,
     ...options.env,
   });
-  const logger = createLogger({ level: 'error' });
-  const tiers = await createTiers({ config, logger });
-  await prepareTiers({ tiers, config, logger });
+  const runtime = await openRuntime({ name: `bench-${options.name}`, config });
+  const { tiers, logger } = runtime;
   return {
     config,
     tiers,
     logger,
+    runtime,
     async close() {
       await tiers.close();
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -62,13 +67,15 @@ export async function openBenchTiers(options: {
  */
 export async function openBenchStack(options: { name: string; env?: Record<string, string> }) {
   const bench = await openBenchTiers(options);
-  const { config, tiers, logger } = bench;
+  const { tiers, logger, runtime } = bench;
   await seedDemoData({ tiers, logger });
-  const worker = createSyncWorker({ tiers, config, logger });
+  const worker = buildWorker(runtime);
   await worker.start();
   await worker.drain();
-  const gateway = createGateway({ config, tiers, logger });
+  const gateway = await buildGateway(runtime);
   const { url } = await gateway.start();
+  const demoToken = (await developmentToken(runtime, 'demo'))!;
+  const adminToken = (await developmentToken(runtime, 'whale', 'admin'))!;
   const [user] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`);
   const [holding] = await tiers.postgres.query<{ id: string }>(
     `SELECT id::text AS id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`,
@@ -77,6 +84,8 @@ export async function openBenchStack(options: { name: string; env?: Record<strin
   return {
     ...bench,
     url,
+    demoToken,
+    adminToken,
     demoUserId: user!.id,
     demoHoldingId: holding!.id,
     async close() {

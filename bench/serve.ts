@@ -3,16 +3,21 @@
  * event loop. Profile from BENCH_PROFILE (embedded | real); prints one JSON line with its URL.
  */
 import pg from 'pg';
+import { buildGateway, developmentToken, openRuntime } from '../bin/runtime.ts';
 import { seedDemoData } from '../demo/seed.ts';
-import { createGateway } from '../gateway/app.ts';
 import { loadConfig } from '../lib/config.ts';
-import { createLogger } from '../lib/logger.ts';
-import { migrate } from '../migrations/migrate.ts';
-import { createTiers } from '../stores/tiers.ts';
 import { serveUntilSigterm } from './harness.ts';
+import { BENCH_SECRET } from './real-tiers.ts';
 
 const profile = process.env['BENCH_PROFILE'] ?? 'embedded';
-const env: Record<string, string | undefined> = { ...process.env, PORT: '0', DATA_DIR: ':memory:', LOG_LEVEL: 'error' };
+const env: Record<string, string | undefined> = {
+  PORT: '0',
+  DATA_DIR: ':memory:',
+  LOG_LEVEL: 'error',
+  AUTH_JWT_SECRET: BENCH_SECRET,
+  RATE_LIMIT_ENABLED: 'false',
+  ...process.env,
+};
 if (profile === 'real') {
   const db = `ys_bench_${process.pid}`;
   const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
@@ -25,14 +30,14 @@ if (profile === 'real') {
   env['REDIS_KEY_PREFIX'] = `ys-bench-${process.pid}:`;
 }
 const config = loadConfig(env);
-const logger = createLogger({ level: 'error' });
-const tiers = await createTiers({ config, logger });
-await migrate({ postgres: tiers.postgres, clickhouse: tiers.clickhouse, logger });
+const runtime = await openRuntime({ name: 'bench', config });
+const { tiers, logger } = runtime;
 await seedDemoData({ tiers, logger });
-const gateway = createGateway({ config, tiers, logger });
+const gateway = await buildGateway(runtime);
 const { url } = await gateway.start();
 const [whale] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'whale'`);
-serveUntilSigterm({ url, whaleId: whale!.id }, async () => {
+const token = await developmentToken(runtime, 'whale');
+serveUntilSigterm({ url, whaleId: whale!.id, token }, async () => {
   await gateway.stop();
   await tiers.close();
   if (config.postgres.url) {

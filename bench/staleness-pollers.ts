@@ -8,7 +8,7 @@
  */
 import { createInterface } from 'node:readline';
 
-const { url, pollers } = JSON.parse(process.argv[2]!) as { url: string; pollers: number };
+const { url, pollers, token } = JSON.parse(process.argv[2]!) as { url: string; pollers: number; token: string };
 const now = () => performance.timeOrigin + performance.now();
 
 interface Trial {
@@ -30,7 +30,11 @@ async function run(trial: Trial): Promise<void> {
       while (!firstNewAt) {
         if (now() > deadline) throw new Error(`no answer with ${trial.expect} after 30 s`);
         const sent = now();
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+        });
         const json = (await res.json()) as { data: unknown };
         const at = now();
         requests++;

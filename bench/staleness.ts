@@ -23,12 +23,18 @@ const trials = numberArg('trials', 100);
 const pollers = numberArg('pollers', 2);
 const now = () => performance.timeOrigin + performance.now();
 
-const { config, tiers, url, demoUserId, demoHoldingId, close } = await openBenchStack({ name: 'staleness' });
+const { config, tiers, runtime, url, demoUserId, demoHoldingId, demoToken, close } = await openBenchStack({
+  name: 'staleness',
+});
 const writer = new pg.Pool({ connectionString: config.postgres.url, max: 1 });
 
-const child = spawn(process.execPath, [path.join(here, 'staleness-pollers.ts'), JSON.stringify({ url, pollers })], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  [path.join(here, 'staleness-pollers.ts'), JSON.stringify({ url, pollers, token: demoToken })],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
 const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
 const nextLine = async () => {
   const { value, done } = await lines.next();
@@ -112,7 +118,7 @@ const rows = [
       variables: {},
       path: ['asset', 'latestPrice'],
       expect: price,
-      change: async () => void (await ingestTicks(tiers, parseTicks([{ assetId: 'ETH', price }]))),
+      change: async () => void (await ingestTicks(tiers, parseTicks([{ assetId: 'ETH', price }]), runtime.report)),
       from: 'start',
     };
   }),

@@ -5,9 +5,9 @@
  *   redrive [--table T] [--seq N]         put dead-lettered changes back in the queue
  *   prune                                 delete processed changes past the retention
  */
-import { backfillTable, knownTables, type BackfillProgress } from '../sync-worker/backfill.ts';
-import { pruneProcessed, redrive } from '../sync-worker/change-log.ts';
-import { cdcStats } from '../sync-worker/stats.ts';
+import { backfillTable, backfillableTables as knownTables, type BackfillProgress } from '../changelog/backfill.ts';
+import { pruneProcessed, redrive } from '../changelog/queue.ts';
+import { cdcStats } from '../changelog/stats.ts';
 import { boot } from './runtime.ts';
 
 const [command, ...rest] = process.argv.slice(2);

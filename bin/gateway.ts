@@ -1,12 +1,11 @@
 /** `npm run gateway`: the gateway alone, for production where ClickHouse is a server and the worker runs apart. */
-import { createGateway } from '../gateway/app.ts';
-import { boot, onShutdown } from './runtime.ts';
+import { boot, buildGateway, onShutdown } from './runtime.ts';
 
-const { config, logger, tiers } = await boot('gateway');
-const gateway = createGateway({ config, tiers, logger });
+const runtime = await boot('gateway');
+const gateway = await buildGateway(runtime);
 const { url } = await gateway.start();
 process.stdout.write(`gateway listening on ${url}\n`);
-onShutdown(logger, async () => {
+onShutdown(runtime.logger, async () => {
   await gateway.stop();
-  await tiers.close();
+  await runtime.tiers.close();
 });

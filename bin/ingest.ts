@@ -17,12 +17,14 @@ const flag = (name: string) => {
 };
 const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 const url = flag('url') ?? process.env['GATEWAY_URL'] ?? 'http://127.0.0.1:4000/graphql';
+// ingestPrices needs an admin's token (`npm run token -- <handle> --role admin`).
+const token = flag('token') ?? process.env['GATEWAY_TOKEN'];
 const batchSize = Number(flag('batch-size') ?? 5000);
 
 async function gql(query: string, variables: Record<string, unknown>): Promise<any> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await res.json()) as {
@@ -73,11 +75,16 @@ for await (const line of lines) {
 if (inputs.length === 0) fail('no ticks in the input');
 
 const ids = [...new Set(inputs.map((t) => String(t.assetId)))];
-const known = await gql(
-  `query(${ids.map((_, i) => `$a${i}: ID!`).join(', ')}) { ${ids.map((_, i) => `a${i}: asset(id: $a${i}) { id }`).join(' ')} }`,
-  Object.fromEntries(ids.map((id, i) => [`a${i}`, id])),
-);
-const unknown = ids.filter((_, i) => !known[`a${i}`]);
+// Checked in groups: one aliased root field per asset, within the gateway's root-field limit.
+const unknown: string[] = [];
+for (let i = 0; i < ids.length; i += 20) {
+  const group = ids.slice(i, i + 20);
+  const known = await gql(
+    `query(${group.map((_, j) => `$a${j}: ID!`).join(', ')}) { ${group.map((_, j) => `a${j}: asset(id: $a${j}) { id }`).join(' ')} }`,
+    Object.fromEntries(group.map((id, j) => [`a${j}`, id])),
+  );
+  unknown.push(...group.filter((_, j) => !known[`a${j}`]));
+}
 if (unknown.length > 0) fail(`unknown asset ids: ${unknown.join(', ')}`);
 
 const started = Date.now();

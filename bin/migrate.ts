@@ -1,4 +1,4 @@
-/** `npm run migrate`: applies pending Postgres and ClickHouse migrations, then exits. Safe to re-run. */
+/** `npm run migrate`: applies pending Postgres and ClickHouse migrations, installs capture, then exits. Safe to re-run. */
 import { boot } from './runtime.ts';
 
 const { logger, tiers } = await boot('migrate');

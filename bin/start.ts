@@ -4,21 +4,23 @@
  * data directory only one process may open. Loads the demo data into empty tiers.
  */
 import { seedDemoData } from '../demo/seed.ts';
-import { createGateway } from '../gateway/app.ts';
-import { createSyncWorker } from '../sync-worker/worker.ts';
-import { boot, onShutdown } from './runtime.ts';
+import { boot, buildGateway, buildWorker, developmentToken, onShutdown } from './runtime.ts';
 
-const { config, logger, tiers } = await boot('yieldsensei');
-if (config.demoData) await seedDemoData({ tiers, logger });
-const worker = createSyncWorker({ tiers, config, logger });
-const gateway = createGateway({ config, tiers, logger });
+const runtime = await boot('yieldsensei');
+if (runtime.config.demoData) await seedDemoData({ tiers: runtime.tiers, logger: runtime.logger });
+const worker = buildWorker(runtime);
+const gateway = await buildGateway(runtime);
 await worker.start();
 const { url } = await gateway.start();
+const token = await developmentToken(runtime, 'demo');
 process.stdout.write(
-  `\nYieldSensei gateway ready.\n  GraphiQL:  ${url}  (open in a browser)\n  Health:    ${new URL('/health', url).href}\n\n`,
+  `\nYieldSensei gateway ready.\n  GraphiQL:  ${url}  (open in a browser; the demo user's token is prefilled)\n` +
+    `  Ready:     ${new URL('/readyz', url).href}\n  Metrics:   ${new URL('/metrics', url).href}\n` +
+    (token ? `  Token of the demo user (Authorization: Bearer <token>):\n    ${token}\n` : '') +
+    '\n',
 );
-onShutdown(logger, async () => {
+onShutdown(runtime.logger, async () => {
   await gateway.stop();
   await worker.stop();
-  await tiers.close();
+  await runtime.tiers.close();
 });

@@ -1,15 +1,19 @@
-/** `npm run worker`: the sync worker alone (production). */
+/** `npm run worker`: the sync worker alone (production), with its health, readiness and metrics endpoint. */
 import { serveWorkerHealth } from '../sync-worker/health.ts';
-import { createSyncWorker } from '../sync-worker/worker.ts';
-import { boot, onShutdown } from './runtime.ts';
+import { boot, buildWorker, onShutdown } from './runtime.ts';
 
-const { config, logger, tiers } = await boot('worker');
-const worker = createSyncWorker({ tiers, config, logger });
+const runtime = await boot('worker');
+const worker = buildWorker(runtime);
 await worker.start();
-const health = await serveWorkerHealth({ tiers, port: config.cdc.healthPort, host: config.host });
-logger.info('worker health', { url: health.url });
-onShutdown(logger, async () => {
+const health = await serveWorkerHealth({
+  ...runtime,
+  worker,
+  port: runtime.config.worker.healthPort,
+  host: runtime.config.host,
+});
+runtime.logger.info('worker health', { url: health.url });
+onShutdown(runtime.logger, async () => {
   await health.close();
   await worker.stop();
-  await tiers.close();
+  await runtime.tiers.close();
 });

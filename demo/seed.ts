@@ -7,7 +7,7 @@ import { writeDailyMetrics } from '../domain/market.ts';
 import { computePriceStats, storeHotPrices } from '../domain/prices.ts';
 import { formatDecimal, multiplyDecimals } from '../lib/decimal.ts';
 import type { Logger } from '../lib/logger.ts';
-import { backfillTable } from '../sync-worker/backfill.ts';
+import { backfillTable } from '../changelog/backfill.ts';
 import { chTime } from '../stores/clickhouse.ts';
 import type { Tiers } from '../stores/tiers.ts';
 
@@ -115,6 +115,7 @@ export async function seedDemoData(options: {
   const { tiers, logger } = options;
   const [{ n = 0 } = {}] = await tiers.postgres.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
   if (n > 0) {
+    // Data directories from before embeddings lived in Postgres: give their assets the demo ones.
     await ensureEmbeddings(tiers);
     return false;
   }
@@ -266,9 +267,21 @@ export async function seedDemoData(options: {
   return true;
 }
 
-/** The vector index may be in memory: (re)load the demo embeddings of known assets when it is empty. */
+/**
+ * The demo embeddings of assets that have none, into Postgres (their source of truth) and the
+ * vector index (the seed writes every projection directly, as it backfills the replicas; the
+ * worker keeps them in step from then on, and rebuilds an index that lost them).
+ */
 async function ensureEmbeddings(tiers: Tiers): Promise<void> {
-  if ((await tiers.vector.count()) > 0) return;
-  const assets = await tiers.postgres.query<{ id: string }>('SELECT id FROM assets ORDER BY id');
-  await tiers.vector.upsert(assets.map((a) => ({ id: a.id, vector: demoEmbedding(a.id, tiers.vector.dimensions) })));
+  const missing = await tiers.postgres.query<{ id: string }>(
+    'SELECT a.id FROM assets a LEFT JOIN asset_embeddings e ON e.asset_id = a.id WHERE e.asset_id IS NULL ORDER BY a.id',
+  );
+  if (missing.length === 0) return;
+  const points = missing.map((a) => ({ id: a.id, vector: demoEmbedding(a.id, tiers.vector.dimensions) }));
+  await tiers.postgres.query(
+    `INSERT INTO asset_embeddings (asset_id, embedding)
+     SELECT id, string_to_array(v, ',')::float8[] FROM unnest($1::text[], $2::text[]) AS t(id, v)`,
+    [points.map((p) => p.id), points.map((p) => p.vector.join(','))],
+  );
+  await tiers.vector.upsert(points);
 }

@@ -3,8 +3,9 @@
  * the market ingest (producer of price events) and the gateway (consumer, for subscriptions).
  */
 
-/** A captured row; numbers are strings (see migrations/postgres/002_cdc.sql). */
-export type RowDoc = Readonly<Record<string, string | boolean | null>>;
+import type { RowDoc } from './rows.ts';
+
+export type { RowDoc };
 
 /** One change of a captured row, on its table's topic, keyed by the row's primary key. */
 export interface ChangeEvent {

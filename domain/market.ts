@@ -10,7 +10,8 @@ import { chTime } from '../stores/clickhouse.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { computePriceStats, storeHotPrices, type PriceStats } from './prices.ts';
 import type { PriceEvent } from './events.ts';
-import { topics } from './topics.ts';
+import { MARKET_TOPIC } from './topics.ts';
+import type { ErrorReporter } from '../lib/metrics.ts';
 
 export interface TickInput {
   readonly assetId: unknown;
@@ -71,7 +72,11 @@ export function parseTicks(input: readonly TickInput[], now = new Date()): Tick[
 }
 
 /** Writes validated ticks to every tier that needs them; returns the refreshed latest prices. */
-export async function ingestTicks(tiers: Tiers, ticks: readonly Tick[]): Promise<Map<string, PriceStats>> {
+export async function ingestTicks(
+  tiers: Tiers,
+  ticks: readonly Tick[],
+  report: ErrorReporter,
+): Promise<Map<string, PriceStats>> {
   const assetIds = [...new Set(ticks.map((t) => t.assetId))];
   const known = await tiers.postgres.query<{ id: string }>('SELECT id FROM assets WHERE id = ANY($1::text[])', [
     assetIds,
@@ -86,10 +91,10 @@ export async function ingestTicks(tiers: Tiers, ticks: readonly Tick[]): Promise
   );
   const stats = await computePriceStats(tiers.clickhouse, assetIds);
   // Redis holds a cache of ClickHouse: if it is down, readers fall back to ClickHouse.
-  await storeHotPrices(tiers.hot, stats).catch(() => {});
+  await storeHotPrices(tiers.hot, stats).catch((error: unknown) => report('market.hot-prices', error));
   // Live prices first; the day aggregates for Postgres follow (subscribers need not wait for them).
   await tiers.bus.publish(
-    topics.market,
+    MARKET_TOPIC,
     [...stats].map(([assetId, s]) => ({ key: assetId, value: JSON.stringify({ assetId, ...s } satisfies PriceEvent) })),
   );
   const days = [...new Set(ticks.map((t) => t.ts.toISOString().slice(0, 10)))];

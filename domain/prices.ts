@@ -5,6 +5,7 @@
 import { formatDecimal, parseDecimal } from '../lib/decimal.ts';
 import type { Clickhouse } from '../stores/clickhouse.ts';
 import type { HotStore } from '../stores/hot.ts';
+import type { ErrorReporter } from '../lib/metrics.ts';
 
 export interface PriceStats {
   readonly price: string;
@@ -72,12 +73,13 @@ export async function computePriceStats(
  * Redis is a cache here: when it fails, every price comes from ClickHouse and nothing is written back.
  */
 export async function loadPriceStats(
-  deps: { hot: HotStore; clickhouse: Clickhouse },
+  deps: { hot: HotStore; clickhouse: Clickhouse; report: ErrorReporter },
   assetIds: readonly string[],
 ): Promise<Map<string, PriceStats>> {
   const result = new Map<string, PriceStats>();
   let hotUp = true;
-  const values = await deps.hot.mget(assetIds.map(priceKey)).catch(() => {
+  const values = await deps.hot.mget(assetIds.map(priceKey)).catch((error: unknown) => {
+    deps.report('prices.read', error);
     hotUp = false;
     return assetIds.map(() => null);
   });
@@ -89,15 +91,32 @@ export async function loadPriceStats(
   });
   if (missing.length > 0) {
     const computed = await computePriceStats(deps.clickhouse, missing);
-    if (hotUp) await storeHotPrices(deps.hot, computed).catch(() => {});
+    // Only where no newer price arrived meanwhile: an ingest may have written one after our read.
+    if (hotUp) {
+      await storeHotPrices(deps.hot, computed, { onlyIfAbsent: true }).catch((error: unknown) =>
+        deps.report('prices.refill', error),
+      );
+    }
     for (const [id, stats] of computed) result.set(id, stats);
   }
   return result;
 }
 
-/** Writes price stats to Redis in one round trip. */
-export async function storeHotPrices(hot: HotStore, stats: ReadonlyMap<string, PriceStats>): Promise<void> {
+/**
+ * Writes price stats to Redis in one round trip. `onlyIfAbsent` (SET NX) is for refills computed
+ * from an earlier read: they must never overwrite a price an ingest wrote since.
+ */
+export async function storeHotPrices(
+  hot: HotStore,
+  stats: ReadonlyMap<string, PriceStats>,
+  options: { onlyIfAbsent?: boolean } = {},
+): Promise<void> {
   await hot.mset(
-    [...stats].map(([id, s]) => ({ key: priceKey(id), value: JSON.stringify(s), ttlMs: HOT_PRICE_TTL_MS })),
+    [...stats].map(([id, s]) => ({
+      key: priceKey(id),
+      value: JSON.stringify(s),
+      ttlMs: HOT_PRICE_TTL_MS,
+      onlyIfAbsent: options.onlyIfAbsent,
+    })),
   );
 }

@@ -1,4 +1,9 @@
-/** Builds the Apollo Server: schema, error masking, limits; Apollo's telemetry and CDN landing page off. */
+/**
+ * The Apollo Server of the HTTP edge: our executor (graphql-jit), the pipeline's validation
+ * rules and parse options (also applied before Apollo; kept here so Apollo validates exactly
+ * what the pipeline does), error masking, the cache's response hook; Apollo's telemetry,
+ * its cache-control plugin and its CDN landing page off.
+ */
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -6,25 +11,28 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
-import type { Logger } from '../lib/logger.ts';
-import type { Context } from '../resolvers/index.ts';
+import type { GraphQLFormattedError, ValidationRule } from 'graphql';
+import type { Context } from '../resolvers/context.ts';
 import { cachePlugin } from './cache/plugin.ts';
-import { createJitGateway } from './jit-executor.ts';
-import { depthLimitRule } from './plugins/depth-limit.ts';
-import { createFormatError } from './plugins/errors.ts';
+import type { Executor } from './pipeline/executor.ts';
 
+/** Builds the Apollo Server over `executor`. */
 export function createApollo(options: {
-  schema: GraphQLSchema;
-  logger: Logger;
-  maxDepth: number;
-  executor: 'jit' | 'graphql-js';
+  executor: Executor;
+  validationRules: ValidationRule[];
+  maxTokens: number;
+  introspection: boolean;
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }): ApolloServer<Context> {
   return new ApolloServer<Context>({
-    ...(options.executor === 'jit' ? { gateway: createJitGateway(options.schema) } : { schema: options.schema }),
-    formatError: createFormatError(options.logger),
-    validationRules: [depthLimitRule(options.maxDepth)],
+    gateway: options.executor.apolloGateway(),
+    formatError: options.formatError,
+    validationRules: options.validationRules,
+    parseOptions: { maxTokens: options.maxTokens },
+    introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
+    // The pipeline resolves persisted queries before Apollo sees the request.
+    persistedQueries: false,
     plugins: [
       cachePlugin(),
       // Our GraphiQL is served from node_modules (gateway/graphiql.ts).

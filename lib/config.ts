@@ -10,64 +10,35 @@ import path from 'node:path';
 import { AppError } from './errors.ts';
 import type { LogLevel } from './logger.ts';
 
-/** A table captured by CDC: its key, the columns recorded in the change log, and its Kafka topic. */
-export interface CaptureTable {
-  readonly table: string;
-  readonly keyColumn: string;
-  readonly captureColumns: readonly string[];
-  readonly topic: string;
-}
+/** Where a key for verifying tokens comes from (gateway/auth maps it to jose). */
+export type AuthKeyConfig =
+  | { readonly kind: 'secret'; readonly secret: string }
+  | { readonly kind: 'jwks'; readonly url: string }
+  | { readonly kind: 'publicKey'; readonly pem: string; readonly alg: 'RS256' | 'ES256' | 'EdDSA' }
+  /** Embedded mode only: a development secret kept in DATA_DIR, shared with `npm run token`. */
+  | { readonly kind: 'development' };
 
-/**
- * Captured by default: the tables the other tiers replicate (original design's CDC
- * configuration), and users and assets, whose changes evict cached answers.
- */
-export const DEFAULT_CAPTURE_TABLES: readonly CaptureTable[] = [
-  {
-    table: 'transaction_history',
-    keyColumn: 'id',
-    captureColumns: [
-      'id',
-      'user_id',
-      'asset_id',
-      'protocol_id',
-      'type',
-      'amount',
-      'value_usd',
-      'tx_hash',
-      'occurred_at',
-    ],
-    topic: 'defi.transactions',
-  },
-  {
-    table: 'portfolio_holdings',
-    keyColumn: 'id',
-    captureColumns: ['id', 'user_id', 'asset_id', 'protocol_id', 'quantity', 'value_usd', 'updated_at'],
-    topic: 'defi.portfolio',
-  },
-  {
-    table: 'protocols',
-    keyColumn: 'id',
-    captureColumns: ['id', 'name', 'category', 'chain', 'tvl_usd'],
-    topic: 'defi.protocols',
-  },
-  { table: 'users', keyColumn: 'id', captureColumns: ['id', 'handle', 'display_name'], topic: 'defi.users' },
-  {
-    table: 'assets',
-    keyColumn: 'id',
-    captureColumns: ['id', 'symbol', 'name', 'chain', 'decimals'],
-    topic: 'defi.assets',
-  },
-];
-
+/** The validated configuration of a process. */
 export interface Config {
+  /** `production` switches GraphiQL and introspection off by default, and requires a configured token key. */
+  readonly nodeEnv: 'production' | 'development' | 'test';
   readonly host: string;
   readonly port: number;
   readonly logLevel: LogLevel;
   /** Where embedded tiers (PGlite, chDB) keep their data; `:memory:` keeps nothing. */
   readonly dataDir: string;
-  readonly postgres: { readonly url: string | undefined; readonly poolMax: number };
-  readonly clickhouse: { readonly url: string | undefined; readonly database: string };
+  readonly postgres: {
+    readonly url: string | undefined;
+    readonly poolMax: number;
+    /** Longest a statement may run before Postgres cancels it (a per-tier-call timeout). */
+    readonly statementTimeoutMs: number;
+  };
+  readonly clickhouse: {
+    readonly url: string | undefined;
+    readonly database: string;
+    /** Longest a ClickHouse request may take. */
+    readonly requestTimeoutMs: number;
+  };
   readonly redis: {
     readonly url: string | undefined;
     readonly keyPrefix: string;
@@ -85,15 +56,52 @@ export interface Config {
     readonly batching: boolean;
     /** graphql-jit (compiled operations) or graphql-js's interpreter; the same answers either way. */
     readonly executor: 'jit' | 'graphql-js';
-    /** Serve GraphiQL on GET of the GraphQL path. */
+    /** Serve GraphiQL on GET of the GraphQL path (off by default in production). */
     readonly graphiql: boolean;
+    /** Answer introspection queries (off by default in production). */
+    readonly introspection: boolean;
     readonly graphqlPath: string;
     /** Largest `first` a connection accepts. */
     readonly maxPageSize: number;
-    /** Deepest selection accepted, against abusive nesting of `similar`. */
-    readonly maxDepth: number;
     /** Events queued per subscription before its overflow policy applies. */
     readonly subscriptionQueueSize: number;
+    /** Origins allowed to call the API from a browser (CORS); empty: no cross-origin access. */
+    readonly corsOrigins: readonly string[];
+    /** Largest request body. */
+    readonly maxBodyBytes: number;
+    /** Largest request head (Node's maxHeaderSize). */
+    readonly maxHeaderBytes: number;
+    /** Longest a request may take before it is answered with TIMEOUT. */
+    readonly requestTimeoutMs: number;
+    /** Persisted operations: automatic (apq), only registered ones (allowlist), or none (off). */
+    readonly persistedQueries: 'apq' | 'allowlist' | 'off';
+    /** The allow-list manifest ({ sha256: document }), required in allowlist mode. */
+    readonly persistedManifest: string | undefined;
+  };
+  /** Query limits (gateway/limits): each refused before execution, on HTTP and WebSocket alike. */
+  readonly limits: {
+    readonly maxDepth: number;
+    readonly maxCost: number;
+    readonly maxAliases: number;
+    readonly maxRootFields: number;
+    readonly maxDirectives: number;
+    readonly maxTokens: number;
+  };
+  readonly auth: {
+    readonly key: AuthKeyConfig;
+    readonly issuer: string;
+    readonly audience: string;
+  };
+  readonly rateLimit: {
+    readonly enabled: boolean;
+    /** Requests (HTTP) and operations (WebSocket) per window, per signed-in user. */
+    readonly perSubject: number;
+    /** Requests per window, per client IP address. */
+    readonly perIp: number;
+    readonly windowSec: number;
+    readonly maxSubscriptionsPerConnection: number;
+    /** Open WebSocket connections per signed-in user, per gateway instance. */
+    readonly maxConnectionsPerSubject: number;
   };
   readonly cache: {
     /** The GraphQL response cache (Redis, or in process without REDIS_URL). */
@@ -106,7 +114,11 @@ export interface Config {
   /** Load deterministic demo data into empty tiers at start. */
   readonly demoData: boolean;
   readonly cdc: {
-    readonly tables: readonly CaptureTable[];
+    /**
+     * Which of the registry's tables are captured (domain/tables.ts describes them); all of them
+     * when unset. Checked against the registry at startup.
+     */
+    readonly tables: readonly string[] | undefined;
     /** Changes claimed and applied per batch. */
     readonly batchSize: number;
     /** Fallback poll when no NOTIFY arrives (and the only wake-up on embedded Postgres). */
@@ -119,11 +131,19 @@ export interface Config {
     readonly retentionMs: number;
     /** Rows per keyset page of a backfill (forceSync). */
     readonly backfillBatchSize: number;
+  };
+  readonly worker: {
     /** Port of the worker's own health endpoint (`npm run worker`); 0 picks a free port. */
     readonly healthPort: number;
+    /** How often a worker looks for queued jobs when no notification woke it. */
+    readonly jobPollIntervalMs: number;
+    /** How often the worker checks whether Redis or the vector index lost their data. */
+    readonly hotDataCheckMs: number;
+    /** Scheduled consistency validation (the original design's checkInterval); 0 switches it off. */
+    readonly validateIntervalMs: number;
+    /** Row-count difference, in percent, a table may show and still be valid (the original design's tolerance). */
+    readonly tolerancePercent: number;
   };
-  /** Token required in `x-admin-token` for admin operations (forceSync); unset disables them. */
-  readonly adminToken: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -136,7 +156,10 @@ const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'sile
 /** Builds the validated config from an environment and optional overrides. */
 export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
   const read = reader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', ['production', 'development', 'test'] as const, 'development');
+  const production = nodeEnv === 'production';
   const base: Config = {
+    nodeEnv,
     host: read.string('HOST', '127.0.0.1'),
     port: read.int('PORT', 4000, { min: 0, max: 65_535 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -144,10 +167,12 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
     postgres: {
       url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
       poolMax: read.int('PG_POOL_MAX', 10, { min: 1, max: 500 }),
+      statementTimeoutMs: read.int('PG_STATEMENT_TIMEOUT_MS', 5_000, { min: 10, max: 3_600_000 }),
     },
     clickhouse: {
       url: read.url('CLICKHOUSE_URL', ['http:', 'https:']),
       database: read.identifier('CLICKHOUSE_DATABASE', 'default'),
+      requestTimeoutMs: read.int('CLICKHOUSE_TIMEOUT_MS', 10_000, { min: 10, max: 3_600_000 }),
     },
     redis: {
       url: read.url('REDIS_URL', ['redis:', 'rediss:']),
@@ -167,11 +192,38 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
     gateway: {
       batching: read.bool('GATEWAY_BATCHING', true),
       executor: read.oneOf('GRAPHQL_EXECUTOR', ['jit', 'graphql-js'] as const, 'jit'),
-      graphiql: read.bool('GRAPHIQL', true),
+      graphiql: read.bool('GRAPHIQL', !production),
+      introspection: read.bool('INTROSPECTION', !production),
       graphqlPath: read.string('GRAPHQL_PATH', '/graphql'),
       maxPageSize: read.int('MAX_PAGE_SIZE', 100, { min: 1, max: 10_000 }),
-      maxDepth: read.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
       subscriptionQueueSize: read.int('SUBSCRIPTION_QUEUE_SIZE', 256, { min: 1, max: 100_000 }),
+      corsOrigins: read.origins('CORS_ORIGINS'),
+      maxBodyBytes: read.int('MAX_BODY_BYTES', 4 * 1024 * 1024, { min: 1_024, max: 256 * 1024 * 1024 }),
+      maxHeaderBytes: read.int('MAX_HEADER_BYTES', 16 * 1024, { min: 1_024, max: 1024 * 1024 }),
+      requestTimeoutMs: read.int('REQUEST_TIMEOUT_MS', 15_000, { min: 100, max: 600_000 }),
+      persistedQueries: read.oneOf('PERSISTED_QUERIES', ['apq', 'allowlist', 'off'] as const, 'apq'),
+      persistedManifest: read.optional('PERSISTED_MANIFEST'),
+    },
+    limits: {
+      maxDepth: read.int('MAX_QUERY_DEPTH', 12, { min: 2, max: 100 }),
+      maxCost: read.int('MAX_QUERY_COST', 20_000, { min: 1, max: 100_000_000 }),
+      maxAliases: read.int('MAX_ALIASES', 30, { min: 0, max: 10_000 }),
+      maxRootFields: read.int('MAX_ROOT_FIELDS', 20, { min: 1, max: 10_000 }),
+      maxDirectives: read.int('MAX_DIRECTIVES', 50, { min: 0, max: 10_000 }),
+      maxTokens: read.int('MAX_TOKENS', 5_000, { min: 100, max: 1_000_000 }),
+    },
+    auth: {
+      key: authKey(read, production),
+      issuer: read.string('AUTH_ISSUER', 'yieldsensei-dev'),
+      audience: read.string('AUTH_AUDIENCE', 'yieldsensei-api'),
+    },
+    rateLimit: {
+      enabled: read.bool('RATE_LIMIT_ENABLED', true),
+      perSubject: read.int('RATE_LIMIT_PER_SUBJECT', 3_000, { min: 1, max: 100_000_000 }),
+      perIp: read.int('RATE_LIMIT_PER_IP', 6_000, { min: 1, max: 100_000_000 }),
+      windowSec: read.int('RATE_LIMIT_WINDOW_SEC', 60, { min: 1, max: 86_400 }),
+      maxSubscriptionsPerConnection: read.int('MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, { min: 1, max: 10_000 }),
+      maxConnectionsPerSubject: read.int('MAX_CONNECTIONS_PER_SUBJECT', 10, { min: 1, max: 10_000 }),
     },
     cache: {
       enabled: read.bool('CACHE_ENABLED', true),
@@ -180,34 +232,67 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
     },
     demoData: read.bool('DEMO_DATA', true),
     cdc: {
-      tables: DEFAULT_CAPTURE_TABLES,
+      tables: read.identifiers('CDC_TABLES'),
       batchSize: read.int('CDC_BATCH_SIZE', 500, { min: 1, max: 50_000 }),
       pollIntervalMs: read.int('CDC_POLL_INTERVAL_MS', 250, { min: 5, max: 60_000 }),
       maxAttempts: read.int('CDC_MAX_ATTEMPTS', 3, { min: 1, max: 100 }),
       retryBaseMs: read.int('CDC_RETRY_BASE_MS', 500, { min: 0, max: 3_600_000 }),
       retentionMs: read.int('CDC_RETENTION_MS', 24 * 3600 * 1000, { min: 0, max: 365 * 24 * 3600 * 1000 }),
       backfillBatchSize: read.int('BACKFILL_BATCH_SIZE', 5_000, { min: 1, max: 1_000_000 }),
-      healthPort: read.int('WORKER_HEALTH_PORT', 4001, { min: 0, max: 65_535 }),
     },
-    adminToken: read.optional('ADMIN_TOKEN'),
+    worker: {
+      healthPort: read.int('WORKER_HEALTH_PORT', 4001, { min: 0, max: 65_535 }),
+      jobPollIntervalMs: read.int('JOB_POLL_INTERVAL_MS', 1_000, { min: 10, max: 600_000 }),
+      hotDataCheckMs: read.int('HOT_DATA_CHECK_MS', 5_000, { min: 100, max: 3_600_000 }),
+      validateIntervalMs: read.int('VALIDATE_INTERVAL_MS', 300_000, { min: 0, max: 7 * 24 * 3600 * 1000 }),
+      tolerancePercent: read.number('VALIDATE_TOLERANCE_PERCENT', 1, { min: 0, max: 100 }),
+    },
   };
-  const config = merge(base, overrides);
-  validateCaptureTables(config.cdc.tables);
-  return config;
+  return merge(base, overrides);
 }
 
-/** Each captured table records its key and has a topic; table and column names are identifiers. */
-function validateCaptureTables(tables: readonly CaptureTable[]): void {
-  const ident = /^[a-z_][a-z0-9_]{0,62}$/;
-  for (const t of tables) {
-    const bad = (what: string) =>
-      new AppError({ code: 'CONFIG_INVALID', message: `Invalid CDC table ${JSON.stringify(t.table)}: ${what}` });
-    if (!ident.test(t.table)) throw bad('table name must be a lower-case identifier');
-    if (!t.captureColumns.every((c) => ident.test(c))) throw bad('column names must be lower-case identifiers');
-    if (!t.captureColumns.includes(t.keyColumn)) throw bad(`captureColumns must include the key column ${t.keyColumn}`);
-    if (!/^[A-Za-z0-9._-]{1,249}$/.test(t.topic))
-      throw bad(`topic ${JSON.stringify(t.topic)} is not a valid Kafka topic name`);
+type Reader = ReturnType<typeof reader>;
+
+/**
+ * The token key: exactly one of AUTH_JWT_SECRET, AUTH_JWKS_URL, AUTH_PUBLIC_KEY (with
+ * AUTH_PUBLIC_KEY_ALG). None configured is the development key in embedded mode, and refused in
+ * production: a production gateway must never accept tokens signed by a key anyone can make.
+ */
+function authKey(read: Reader, production: boolean): AuthKeyConfig {
+  const secret = read.optional('AUTH_JWT_SECRET');
+  const jwks = read.url('AUTH_JWKS_URL', ['https:', 'http:']);
+  const pem = read.optional('AUTH_PUBLIC_KEY');
+  const given = [secret, jwks, pem].filter((v) => v !== undefined).length;
+  if (given > 1) {
+    throw new AppError({
+      code: 'CONFIG_INVALID',
+      message: 'Set only one of AUTH_JWT_SECRET, AUTH_JWKS_URL and AUTH_PUBLIC_KEY',
+    });
   }
+  if (secret !== undefined) {
+    if (Buffer.byteLength(secret) < 32) {
+      throw new AppError({
+        code: 'CONFIG_INVALID',
+        message: 'Invalid AUTH_JWT_SECRET: expected at least 32 bytes (value not shown)',
+      });
+    }
+    return { kind: 'secret', secret };
+  }
+  if (jwks !== undefined) return { kind: 'jwks', url: jwks };
+  if (pem !== undefined) {
+    return {
+      kind: 'publicKey',
+      pem: pem.replace(/\\n/g, '\n'),
+      alg: read.oneOf('AUTH_PUBLIC_KEY_ALG', ['RS256', 'ES256', 'EdDSA'] as const, 'RS256'),
+    };
+  }
+  if (production) {
+    throw new AppError({
+      code: 'CONFIG_INVALID',
+      message: 'NODE_ENV=production needs a token key: set AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_PUBLIC_KEY',
+    });
+  }
+  return { kind: 'development' };
 }
 
 function merge(base: Config, overrides: ConfigOverrides): Config {
@@ -244,6 +329,15 @@ function reader(env: Env) {
         throw invalid(key, value, `an integer from ${range.min} to ${range.max}`);
       return n;
     },
+    number(key: string, fallback: number, range: { min: number; max: number }): number {
+      const value = raw(key);
+      if (value === undefined) return fallback;
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < range.min || n > range.max) {
+        throw invalid(key, value, `a number from ${range.min} to ${range.max}`);
+      }
+      return n;
+    },
     bool(key: string, fallback: boolean): boolean {
       const value = raw(key);
       if (value === undefined) return fallback;
@@ -275,6 +369,37 @@ function reader(env: Env) {
       if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value))
         throw invalid(key, value, 'an identifier of letters, digits and underscores');
       return value;
+    },
+    origins(key: string): string[] {
+      const value = raw(key);
+      if (value === undefined) return [];
+      const items = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const item of items) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(item);
+        } catch {
+          parsed = undefined;
+        }
+        if (!parsed || parsed.origin !== item)
+          throw invalid(key, value, 'a comma-separated list of origins such as https://app.example.com');
+      }
+      return items;
+    },
+    identifiers(key: string): string[] | undefined {
+      const value = raw(key);
+      if (value === undefined) return undefined;
+      const items = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (items.length === 0 || items.some((item) => !/^[a-z_][a-z0-9_]{0,62}$/.test(item))) {
+        throw invalid(key, value, 'a comma-separated list of lower-case table names');
+      }
+      return items;
     },
     list(key: string): string[] | undefined {
       const value = raw(key);

@@ -6,6 +6,7 @@
  */
 import type DataLoader from 'dataloader';
 import { cacheTags } from '../domain/cache-tags.ts';
+import type { ErrorReporter } from '../lib/metrics.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { createClickhouseLoaders } from './clickhouse/loaders.ts';
 import { createPostgresLoaders } from './postgres/loaders.ts';
@@ -26,11 +27,17 @@ function tagged<K, V, C>(
   return loader;
 }
 
-export function createLoaders(options: { tiers: Tiers; batching: boolean; tag?: (t: string) => void }) {
+/** Every loader of one request; `tag` records the entities a cacheable response reads. */
+export function createLoaders(options: {
+  tiers: Tiers;
+  batching: boolean;
+  report: ErrorReporter;
+  tag?: (t: string) => void;
+}) {
   const { tiers, batching: batch } = options;
   const pg = createPostgresLoaders({ postgres: tiers.postgres, batch });
   const ch = createClickhouseLoaders({ clickhouse: tiers.clickhouse, batch });
-  const redis = createRedisLoaders({ hot: tiers.hot, clickhouse: tiers.clickhouse, batch });
+  const redis = createRedisLoaders({ hot: tiers.hot, clickhouse: tiers.clickhouse, report: options.report, batch });
   const vector = createVectorLoaders({ vector: tiers.vector, batch });
   const tag = options.tag;
   if (tag) {
@@ -44,7 +51,8 @@ export function createLoaders(options: { tiers: Tiers; batching: boolean; tag?: 
     tagged(ch.protocolVolume, tag, cacheTags.volume);
     tagged(ch.protocolTvl, tag, cacheTags.protocol);
     tagged(redis.priceStats, tag, cacheTags.price);
-    // Similar assets depend on every embedding; no event changes them, so their max-age bounds them.
+    // Similar assets depend on every embedding: one tag for all, evicted by any embedding change.
+    tagged(vector.similar, tag, () => cacheTags.similar);
   }
   return { ...pg, ...ch, ...redis, ...vector };
 }

@@ -17,9 +17,10 @@
 #
 # Environment (all optional):
 #   KAFKA_HOME             jar cache   (default ~/.cache/yieldsensei/kafka-4.4.0)
-#   KAFKA_DATA_DIR         config, pid, logs and topic data (default /tmp/yieldsensei-kafka)
 #   KAFKA_PORT             client listener on 127.0.0.1 (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default 9093)
+#   KAFKA_DATA_DIR         config, pid, logs and topic data (default /tmp/yieldsensei-kafka,
+#                          or /tmp/yieldsensei-kafka-$KAFKA_PORT when KAFKA_PORT is not 9092)
 #   KAFKA_HEAP_OPTS        JVM heap (default "-Xms256m -Xmx512m")
 #   KAFKA_LOG_LEVEL        broker log level in $KAFKA_DATA_DIR/server.log (default INFO)
 #   KAFKA_START_TIMEOUT    seconds `start` waits for readiness (default 90)
@@ -33,9 +34,16 @@ SCALA_BINARY=2.13
 LOG4J_VERSION=2.25.5
 
 KAFKA_HOME=${KAFKA_HOME:-$HOME/.cache/yieldsensei/kafka-$KAFKA_VERSION}
-KAFKA_DATA_DIR=${KAFKA_DATA_DIR:-/tmp/yieldsensei-kafka}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+# One directory per instance: the pid file in it is what stop and status act on, so a
+# second broker (e.g. a test's throwaway one on another port) must never share the
+# default broker's directory, or `KAFKA_PORT=... stop` would stop the default broker.
+if [[ $KAFKA_PORT == 9092 ]]; then
+  KAFKA_DATA_DIR=${KAFKA_DATA_DIR:-/tmp/yieldsensei-kafka}
+else
+  KAFKA_DATA_DIR=${KAFKA_DATA_DIR:-/tmp/yieldsensei-kafka-$KAFKA_PORT}
+fi
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
 KAFKA_LOG_LEVEL=${KAFKA_LOG_LEVEL:-INFO}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
@@ -152,6 +160,24 @@ broker_pid() {
     grep -qa kafka.Kafka "/proc/$pid/cmdline" || return 1
   fi
   echo "$pid"
+}
+
+# The client port the broker of $KAFKA_DATA_DIR was last started on, from the
+# server.properties that start writes; empty if it never was.
+configured_port() {
+  [[ -f $KAFKA_DATA_DIR/server.properties ]] || return 0
+  sed -n "s|^listeners=PLAINTEXT://[^:]*:\([0-9]*\),.*|\1|p" "$KAFKA_DATA_DIR/server.properties"
+}
+
+# Dies if the broker of $KAFKA_DATA_DIR runs on another port than $KAFKA_PORT:
+# the two variables then name different instances, and stopping that broker,
+# or waiting for it on the wrong port, would act on the wrong one.
+check_instance() {
+  local pid port
+  pid=$(broker_pid) || return 0
+  port=$(configured_port)
+  [[ -z $port || $port == "$KAFKA_PORT" ]] ||
+    die "the broker of $KAFKA_DATA_DIR (pid $pid) listens on port $port, not $KAFKA_PORT; set KAFKA_DATA_DIR and KAFKA_PORT for the same instance"
 }
 
 # start/stop hold this lock, so that e.g. parallel test workers that all call
@@ -315,6 +341,7 @@ start() {
   local t0=$SECONDS pid
   fetch
   lock_data_dir
+  check_instance
   if port_open && ! broker_pid >/dev/null; then
     # Someone else's broker (or an earlier run whose pid file is gone) owns
     # the port; starting another would only fail to bind.
@@ -390,6 +417,7 @@ show_logs() {
 stop() {
   local pid i
   lock_data_dir
+  check_instance
   if ! pid=$(broker_pid); then
     rm -f "$PID_FILE"
     log "not running (no live pid in $PID_FILE)"
@@ -414,7 +442,7 @@ stop() {
 status() {
   local pid
   if broker_ready; then
-    if pid=$(broker_pid); then
+    if pid=$(broker_pid) && [[ $(configured_port) == "$KAFKA_PORT" ]]; then
       echo "kafka up on $BOOTSTRAP (pid $pid)"
     else
       echo "kafka up on $BOOTSTRAP (not started by this script)"

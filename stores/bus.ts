@@ -3,6 +3,7 @@
  * in-process implementation used when KAFKA_BROKERS is not configured; the Kafka one is
  * in kafka-bus.ts.
  */
+import type { ErrorReporter } from '../lib/metrics.ts';
 import type { StatementObserver } from './observer.ts';
 
 export interface OutgoingMessage {
@@ -61,6 +62,8 @@ export interface EventBus {
   replay(ranges: readonly ReplayRange[], onMessages: (messages: readonly BusMessage[]) => Promise<void>): Promise<void>;
   /** Whether the bus can currently publish (health and `cdcStats.kafkaConnected`). */
   isConnected(): boolean;
+  /** Resolves when the broker answers a metadata request now (readiness); throws TIER_UNAVAILABLE otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,7 +71,12 @@ export interface EventBus {
  * In-process bus with a retained, capped log per topic (one partition), so `fromBeginning`
  * and resume work as on Kafka. Delivery is asynchronous, as it would be over a network.
  */
-export function createEmbeddedBus(options: { observer: StatementObserver; retainPerTopic?: number }): EventBus {
+export function createEmbeddedBus(options: {
+  observer: StatementObserver;
+  /** Where a subscriber's failing handler is reported; the batch is then delivered again, as Kafka does. */
+  report: ErrorReporter;
+  retainPerTopic?: number;
+}): EventBus {
   const retain = options.retainPerTopic ?? 100_000;
   const logs = new Map<string, { base: number; messages: BusMessage[] }>();
   const subscribers = new Set<{ topics: ReadonlySet<string>; deliver: (m: BusMessage[]) => void }>();
@@ -101,11 +109,24 @@ export function createEmbeddedBus(options: { observer: StatementObserver; retain
       // A serial queue per subscriber: the next batch waits for onMessages, as with Kafka's eachBatch.
       let chain = Promise.resolve();
       let stopped = false;
+      // At least once, as on Kafka: a handler that throws is reported and gets the same batch
+      // again after a back-off, so a transient failure never drops events.
+      const deliverUntilTaken = async (m: BusMessage[]) => {
+        for (let attempt = 1; !stopped; attempt++) {
+          try {
+            await sub.onMessages(m);
+            return;
+          } catch (error) {
+            options.report('bus.handler', error);
+            await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 50 * 2 ** attempt)));
+          }
+        }
+      };
       const entry = {
         topics: new Set(sub.topics),
         deliver: (m: BusMessage[]) => {
           if (m.length === 0) return;
-          chain = chain.then(() => (stopped ? undefined : sub.onMessages(m))).catch(() => {});
+          chain = chain.then(() => deliverUntilTaken(m));
         },
       };
       if (sub.fromBeginning) for (const topic of sub.topics) entry.deliver([...logOf(topic).messages]);
@@ -137,6 +158,7 @@ export function createEmbeddedBus(options: { observer: StatementObserver; retain
       }
     },
     isConnected: () => true,
+    ping: async () => {},
     async close() {
       subscribers.clear();
       logs.clear();

@@ -38,6 +38,12 @@ export interface CacheStore {
   usage(): Promise<CacheUsage>;
   /** Removes every entry and its bookkeeping; returns how many entries it removed. */
   clear(): Promise<number>;
+  /** A persisted query's text by its sha256 (automatic persisted queries), or null. */
+  getPersisted(hash: string): Promise<string | null>;
+  /** Remembers a persisted query's text for `ttlMs`. */
+  putPersisted(hash: string, query: string, ttlMs: number): Promise<void>;
+  /** Whether the store answers now (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -150,6 +156,13 @@ export async function createServerCacheStore(
       } while (cursor !== '0');
       return removed;
     },
+    getPersisted: (hash) => run('GET', () => redis.get(`pq:${hash}`)),
+    async putPersisted(hash, query, ttlMs) {
+      await run('SET', () => redis.set(`pq:${hash}`, query, 'PX', ttlMs));
+    },
+    ping: async () => {
+      await run('PING', () => redis.ping());
+    },
     close: () => closeRedis(redis),
   };
 }
@@ -161,6 +174,7 @@ const EMBEDDED_MAX_ENTRIES = 10_000;
 export function createEmbeddedCacheStore(options: { observer: StatementObserver }): CacheStore {
   const entries = new Map<string, { entry: CacheEntry; size: number; tags: readonly string[] }>();
   const byTag = new Map<string, Set<string>>();
+  const persisted = new Map<string, { query: string; expiresAt: number }>();
   let bytes = 0;
   const remove = (id: string) => {
     const found = entries.get(id);
@@ -220,8 +234,20 @@ export function createEmbeddedCacheStore(options: { observer: StatementObserver 
       bytes = 0;
       return removed;
     },
+    async getPersisted(hash) {
+      const found = persisted.get(hash);
+      if (!found || found.expiresAt <= Date.now()) return null;
+      return found.query;
+    },
+    async putPersisted(hash, query, ttlMs) {
+      persisted.delete(hash);
+      persisted.set(hash, { query, expiresAt: Date.now() + ttlMs });
+      if (persisted.size > EMBEDDED_MAX_ENTRIES) persisted.delete(persisted.keys().next().value as string);
+    },
+    ping: async () => {},
     async close() {
       await this.clear();
+      persisted.clear();
     },
   };
 }

@@ -16,6 +16,8 @@ export interface Clickhouse {
   insert(table: string, rows: readonly object[]): Promise<void>;
   /** Runs DDL or another statement that returns nothing. */
   command(sql: string, params?: Record<string, unknown>): Promise<void>;
+  /** Resolves when ClickHouse answers now (readiness); throws TIER_UNAVAILABLE otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,13 @@ function wrap(client: ClickHouseClient, kind: Clickhouse['kind'], observer: Stat
     command: async (sql, params = {}) => {
       await guard(sql, () => client.command({ query: sql, query_params: params }));
     },
+    ping: async () => {
+      try {
+        await client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json());
+      } catch (error) {
+        throw tierUnavailable('clickhouse', error);
+      }
+    },
     close: () => client.close(),
   };
 }
@@ -59,11 +68,13 @@ function wrap(client: ClickHouseClient, kind: Clickhouse['kind'], observer: Stat
 export function createServerClickhouse(options: {
   url: string;
   database: string;
+  requestTimeoutMs?: number;
   observer: StatementObserver;
 }): Clickhouse {
   const client = createClient({
     url: options.url,
     database: options.database,
+    request_timeout: options.requestTimeoutMs,
     // Decimals come back as strings only when asked; 64-bit ints likewise.
     clickhouse_settings: { output_format_json_quote_decimals: 1, output_format_json_quote_64bit_integers: 1 },
   });

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { tierUnavailable } from '../lib/errors.ts';
 import { retry, type RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { ErrorReporter } from '../lib/metrics.ts';
 import type { BusMessage, BusSubscription, EventBus } from './bus.ts';
 import type { StatementObserver } from './observer.ts';
 
@@ -39,6 +40,7 @@ export async function createKafkaBus(options: {
   topicPrefix: string;
   observer: StatementObserver;
   logger: Logger;
+  report: ErrorReporter;
 }): Promise<EventBus> {
   const log = options.logger;
   const prefixed = (topic: string) => options.topicPrefix + topic;
@@ -122,15 +124,46 @@ export async function createKafkaBus(options: {
         await consumer.subscribe({ topic: prefixed(topic), fromBeginning: sub.fromBeginning ?? false });
       // Resolve only once partitions are assigned: a subscriber then receives every event
       // published after subscribe() returns (a new group starts at the latest offset).
-      const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+      const seekToStart = () => {
+        for (const [topic, partitions] of startOffsets) {
+          for (const [partition, offset] of partitions) consumer.seek({ topic: prefixed(topic), partition, offset });
+        }
+      };
+      let placed = startOffsets.size === 0;
+      const joined = new Promise<void>((resolve) =>
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          // The seek right after run() fails when the consumer restarted in between (seen as a
+          // flaky "Consumer group was not initialized"): it is done here, on the first join, instead.
+          if (!placed) {
+            try {
+              seekToStart();
+              placed = true;
+            } catch (error) {
+              options.report('kafka.seek', error);
+            }
+          }
+          resolve();
+        }),
+      );
       await consumer.run({
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
-          await sub.onMessages(batch.messages.map((m) => toBusMessage(unprefixed(batch.topic), batch.partition, m)));
+          try {
+            await sub.onMessages(batch.messages.map((m) => toBusMessage(unprefixed(batch.topic), batch.partition, m)));
+          } catch (error) {
+            // Reported, then rethrown: kafkajs retries the batch (at least once), then restarts the consumer.
+            options.report('bus.handler', error);
+            throw error;
+          }
         },
       });
-      for (const [topic, partitions] of startOffsets) {
-        for (const [partition, offset] of partitions) consumer.seek({ topic: prefixed(topic), partition, offset });
+      if (!placed) {
+        try {
+          seekToStart();
+          placed = true;
+        } catch {
+          // Restarting already: the first GROUP_JOIN places it.
+        }
       }
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, 30_000)))]);
@@ -188,6 +221,13 @@ export async function createKafkaBus(options: {
       }
     },
     isConnected: () => connected,
+    async ping() {
+      try {
+        await admin.describeCluster();
+      } catch (error) {
+        throw tierUnavailable('kafka', error);
+      }
+    },
     async close() {
       await Promise.all([...consumers].map((c) => c.disconnect()));
       consumers.clear();

@@ -1,7 +1,7 @@
 /** Statement instrumentation shared by every tier: counts what each tier was asked to do. */
 import { tierUnavailable } from '../lib/errors.ts';
 
-export type TierName = 'postgres' | 'clickhouse' | 'redis' | 'vector' | 'bus' | 'cache';
+export type TierName = 'postgres' | 'clickhouse' | 'redis' | 'vector' | 'bus' | 'cache' | 'ratelimit';
 
 /** Called once per statement sent to a tier (one SQL statement, one Redis command, one search batch). */
 export type StatementObserver = (tier: TierName, statement: string) => void;

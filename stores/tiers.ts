@@ -7,15 +7,18 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { ErrorReporter } from '../lib/metrics.ts';
 import { createEmbeddedBus, type EventBus } from './bus.ts';
 import { createEmbeddedCacheStore, createServerCacheStore, type CacheStore } from './cache.ts';
 import { createEmbeddedClickhouse, createServerClickhouse, type Clickhouse } from './clickhouse.ts';
 import { createEmbeddedHotStore, createServerHotStore, type HotStore } from './hot.ts';
 import { createKafkaBus } from './kafka-bus.ts';
+import { createEmbeddedRateLimiter, createServerRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import { noopObserver, type StatementObserver } from './observer.ts';
 import { createEmbeddedPostgres, createServerPostgres, type Postgres } from './postgres.ts';
 import { createEmbeddedVectorIndex, createQdrantVectorIndex, type VectorIndex } from './vector.ts';
 
+/** Every tier, opened. */
 export interface Tiers {
   readonly postgres: Postgres;
   readonly clickhouse: Clickhouse;
@@ -24,6 +27,8 @@ export interface Tiers {
   readonly cache: CacheStore;
   readonly vector: VectorIndex;
   readonly bus: EventBus;
+  /** Rate-limit counters (Redis, shared by gateway instances; or in process). */
+  readonly rateLimiter: RateLimiter;
   /** Which implementation each tier runs, for logs and health. */
   readonly describe: () => Record<string, 'server' | 'embedded'>;
   close(): Promise<void>;
@@ -41,6 +46,8 @@ export async function createTiers(options: {
   config: Config;
   logger: Logger;
   observer?: StatementObserver;
+  /** Where tiers report errors they handle themselves (a failing event handler, a seek). */
+  report: ErrorReporter;
 }): Promise<Tiers> {
   const { config, logger } = options;
   const observer = options.observer ?? noopObserver;
@@ -56,6 +63,7 @@ export async function createTiers(options: {
         ? createServerPostgres({
             url: config.postgres.url,
             poolMax: config.postgres.poolMax,
+            statementTimeoutMs: config.postgres.statementTimeoutMs,
             observer,
             logger: logger.child('postgres'),
           })
@@ -67,7 +75,12 @@ export async function createTiers(options: {
     );
     const clickhouse = await open(
       config.clickhouse.url
-        ? createServerClickhouse({ url: config.clickhouse.url, database: config.clickhouse.database, observer })
+        ? createServerClickhouse({
+            url: config.clickhouse.url,
+            database: config.clickhouse.database,
+            requestTimeoutMs: config.clickhouse.requestTimeoutMs,
+            observer,
+          })
         : createEmbeddedClickhouse({ dataDir: embeddedDir(config, 'chdb'), observer }),
     );
     const hot = await open(
@@ -98,8 +111,18 @@ export async function createTiers(options: {
             topicPrefix: config.kafka.topicPrefix,
             observer,
             logger: logger.child('kafka'),
+            report: options.report,
           })
-        : createEmbeddedBus({ observer }),
+        : createEmbeddedBus({ observer, report: options.report }),
+    );
+    const budgets = {
+      subject: { points: config.rateLimit.perSubject, durationSec: config.rateLimit.windowSec },
+      ip: { points: config.rateLimit.perIp, durationSec: config.rateLimit.windowSec },
+    };
+    const rateLimiter = await open(
+      config.redis.url
+        ? createServerRateLimiter({ ...config.redis, url: config.redis.url, budgets, observer })
+        : createEmbeddedRateLimiter({ budgets }),
     );
     return {
       postgres,
@@ -108,6 +131,7 @@ export async function createTiers(options: {
       cache,
       vector,
       bus,
+      rateLimiter,
       describe: () => ({
         postgres: postgres.kind,
         clickhouse: clickhouse.kind,
@@ -117,11 +141,13 @@ export async function createTiers(options: {
       }),
       async close() {
         // Reverse order of opening: the bus first, the source of truth last.
-        for (const tier of [bus, vector, cache, hot, clickhouse, postgres]) await tier.close().catch(() => {});
+        for (const tier of [bus, rateLimiter, vector, cache, hot, clickhouse, postgres]) {
+          await tier.close().catch((error: unknown) => options.report('tiers.close', error));
+        }
       },
     };
   } catch (error) {
-    for (const tier of opened.reverse()) await tier.close().catch(() => {});
+    for (const tier of opened.reverse()) await tier.close().catch((e: unknown) => options.report('tiers.close', e));
     throw error;
   }
 }

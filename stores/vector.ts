@@ -29,6 +29,17 @@ export interface VectorIndex {
   readonly kind: 'server' | 'embedded';
   readonly dimensions: number;
   upsert(points: readonly VectorPoint[]): Promise<void>;
+  /** Removes points by id; unknown ids are ignored. */
+  remove(ids: readonly string[]): Promise<void>;
+  /**
+   * The stored vectors of these ids, normalized to unit length (absent ids are left out): for
+   * validation. Cosine indexes (Qdrant's included) store the direction, not the given length.
+   */
+  fetch(ids: readonly string[]): Promise<Map<string, number[]>>;
+  /** Every stored id (validation finds points with no source row). */
+  ids(): Promise<string[]>;
+  /** Resolves when the index answers now (readiness). */
+  ping(): Promise<void>;
   /** Many searches in one call (one request to Qdrant); an unknown id gives an empty list. */
   searchBatch(queries: readonly VectorQuery[]): Promise<VectorMatch[][]>;
   count(): Promise<number>;
@@ -49,7 +60,8 @@ export function assertVector(vector: readonly number[], dimensions: number, fiel
     throw badInput('INVALID_ARGUMENT', `${field} must not be the zero vector`, { field });
 }
 
-function normalize(vector: readonly number[]): Float64Array {
+/** The vector scaled to unit length (cosine similarity is then a dot product). */
+export function normalize(vector: readonly number[]): Float64Array {
   let norm = 0;
   for (const x of vector) norm += x * x;
   norm = Math.sqrt(norm) || 1;
@@ -82,6 +94,22 @@ export function createEmbeddedVectorIndex(options: { dimensions: number; observe
       for (const p of list) points.set(p.id, normalize(p.vector));
       byIdCache.clear();
     },
+    async remove(ids) {
+      options.observer('vector', 'delete');
+      for (const id of ids) points.delete(id);
+      byIdCache.clear();
+    },
+    async fetch(ids) {
+      options.observer('vector', 'retrieve');
+      const out = new Map<string, number[]>();
+      for (const id of ids) {
+        const v = points.get(id);
+        if (v) out.set(id, [...v]);
+      }
+      return out;
+    },
+    ids: async () => [...points.keys()],
+    ping: async () => {},
     async searchBatch(queries) {
       options.observer('vector', 'searchBatch');
       return queries.map((q) => {
@@ -142,6 +170,42 @@ export async function createQdrantVectorIndex(options: {
           points: list.map((p) => ({ id: pointId(p.id), vector: [...p.vector], payload: { assetId: p.id } })),
         }),
       );
+    },
+    async remove(ids) {
+      if (ids.length === 0) return;
+      await call('delete', () => client.delete(collection, { wait: true, points: ids.map(pointId) }));
+    },
+    async fetch(ids) {
+      if (ids.length === 0) return new Map();
+      const points = await call('retrieve', () =>
+        client.retrieve(collection, { ids: ids.map(pointId), with_payload: true, with_vector: true }),
+      );
+      const out = new Map<string, number[]>();
+      for (const p of points) {
+        const id = String(p.payload?.['assetId']);
+        if (Array.isArray(p.vector)) out.set(id, p.vector as number[]);
+      }
+      return out;
+    },
+    async ids() {
+      const out: string[] = [];
+      let offset: string | number | undefined | null = undefined;
+      do {
+        const page: Awaited<ReturnType<typeof client.scroll>> = await call('scroll', () =>
+          client.scroll(collection, {
+            limit: 1_000,
+            offset: offset ?? undefined,
+            with_payload: true,
+            with_vector: false,
+          }),
+        );
+        for (const p of page.points) out.push(String(p.payload?.['assetId']));
+        offset = page.next_page_offset as string | number | null | undefined;
+      } while (offset !== null && offset !== undefined);
+      return out;
+    },
+    ping: async () => {
+      await call('collectionExists', () => client.collectionExists(collection));
     },
     async searchBatch(queries) {
       if (queries.length === 0) return [];

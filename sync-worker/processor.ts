@@ -9,16 +9,14 @@
  * error_message and a backoff (dead-lettered after maxAttempts), later changes to its row in
  * the batch wait behind it, and every other change is applied and marked.
  */
-import type { Config } from '../lib/config.ts';
+import type { Change } from '../changelog/change.ts';
+import { claimBatch, markFailed, markProcessed } from '../changelog/queue.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { Tiers } from '../stores/tiers.ts';
-import type { Change } from './change.ts';
-import { claimBatch, markFailed, markProcessed } from './change-log.ts';
-import { applyToBus } from './sinks/bus-sink.ts';
-import { applyToClickhouse } from './sinks/clickhouse-sink.ts';
-import { applyToRedis } from './sinks/redis-sink.ts';
+import type { Postgres } from '../stores/postgres.ts';
+import type { Sink } from './sinks/sink.ts';
 
+/** What one batch did. */
 export interface BatchOutcome {
   readonly claimed: number;
   readonly processed: number;
@@ -28,25 +26,37 @@ export interface BatchOutcome {
 
 const isOutage = (error: unknown) => error instanceof AppError && error.code === 'TIER_UNAVAILABLE';
 
+/** Tuning of the processor (from config.cdc). */
+export interface ProcessorSettings {
+  readonly batchSize: number;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+}
+
+/**
+ * Creates the processor. `projections` (ClickHouse, the vector index) take a batch first, in
+ * parallel; `publisher` (the bus) takes it after them: an event means the projections already
+ * have the change, so a consumer (a subscription resolver, the cache evicting a response) never
+ * reads a tier that is behind the event.
+ */
 export function createChangeProcessor(options: {
-  tiers: Tiers;
-  config: Config;
+  postgres: Postgres;
+  projections: readonly Sink[];
+  publisher: Sink;
+  settings: ProcessorSettings;
   logger: Logger;
   onApplied?: (changes: readonly Change[]) => void;
 }) {
-  const { tiers, config, logger } = options;
-  const topics = new Map(config.cdc.tables.map((t) => [t.table, t.topic]));
-  // The bus last: an event means ClickHouse and Redis already have the change, so a consumer
-  // (a subscription resolver, the cache evicting a response) never reads those tiers behind it.
+  const { postgres, settings: config, logger } = options;
   const applyAll = async (changes: readonly Change[]) => {
-    await Promise.all([applyToClickhouse(tiers.clickhouse, changes), applyToRedis(tiers.hot, changes)]);
-    await applyToBus(tiers.bus, changes, (table) => topics.get(table));
+    await Promise.all(options.projections.map((sink) => sink.apply(changes)));
+    await options.publisher.apply(changes);
   };
 
   /** Claims, applies and marks one batch. */
   async function processBatch(): Promise<BatchOutcome> {
-    return tiers.postgres.transaction(async (tx) => {
-      const changes = await claimBatch(tx, config.cdc.batchSize);
+    return postgres.transaction(async (tx) => {
+      const changes = await claimBatch(tx, config.batchSize);
       if (changes.length === 0) return { claimed: 0, processed: 0, failed: 0, deadLettered: 0 };
       try {
         await applyAll(changes);
@@ -78,8 +88,8 @@ export function createChangeProcessor(options: {
           const outcome = await markFailed(tx, {
             seq: change.seq,
             error: message,
-            maxAttempts: config.cdc.maxAttempts,
-            retryBaseMs: config.cdc.retryBaseMs,
+            maxAttempts: config.maxAttempts,
+            retryBaseMs: config.retryBaseMs,
           });
           if (outcome.deadLettered) deadLettered++;
           logger[outcome.deadLettered ? 'error' : 'warn'](

@@ -6,14 +6,13 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { buildGateway, buildWorker, openRuntime, type Runtime } from '../bin/runtime.ts';
 import { seedDemoData } from '../demo/seed.ts';
-import { createGateway } from '../gateway/app.ts';
+import { issueToken } from '../gateway/auth/issue-token.ts';
 import { loadConfig, type Config, type ConfigOverrides } from '../lib/config.ts';
-import { createLogger } from '../lib/logger.ts';
 import { createStatementCounter } from '../stores/observer.ts';
-import { createTiers, type Tiers } from '../stores/tiers.ts';
-import { prepareTiers } from '../sync-worker/capture.ts';
-import { createSyncWorker, type SyncWorker } from '../sync-worker/worker.ts';
+import type { Tiers } from '../stores/tiers.ts';
+import type { SyncWorker } from '../sync-worker/worker.ts';
 import { services } from './services.ts';
 
 export type Profile = 'embedded' | 'real';
@@ -33,13 +32,8 @@ export interface GraphQLResult<T = Record<string, any>> {
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
 }
 
-export interface Stack {
-  readonly config: Config;
-  readonly tiers: Tiers;
-  readonly url: string;
-  readonly counter: ReturnType<typeof createStatementCounter>;
-  /** The sync worker, when started with `worker: true`. */
-  readonly worker: SyncWorker | undefined;
+/** A client of the stack's gateway, with or without a token. */
+export interface Client {
   /** POSTs a GraphQL operation and returns the parsed body. */
   gql<T = Record<string, any>>(
     query: string,
@@ -51,6 +45,27 @@ export interface Stack {
     body: Record<string, unknown>,
     headers?: Record<string, string>,
   ): Promise<{ status: number; headers: Headers; body: GraphQLResult<T> & { extensions?: Record<string, any> } }>;
+  /** The Authorization header value this client sends (undefined: anonymous). */
+  readonly authorization: string | undefined;
+}
+
+/** A gateway (and optionally a worker) on its own isolated tiers. */
+export interface Stack extends Client {
+  readonly config: Config;
+  readonly tiers: Tiers;
+  readonly runtime: Runtime;
+  readonly url: string;
+  readonly counter: ReturnType<typeof createStatementCounter>;
+  /** The sync worker, when started with `worker: true`. */
+  readonly worker: SyncWorker | undefined;
+  /** A token for a user (by handle or id) with a role, signed with the stack's key. */
+  token(user: string, role?: 'user' | 'admin', options?: { expiresInSec?: number }): Promise<string>;
+  /** A client sending that user's token; `stack` itself is anonymous. */
+  as(user: string, role?: 'user' | 'admin'): Promise<Client>;
+  /** An admin client (the user `whale`, role admin). */
+  admin(): Promise<Client>;
+  /** The id of a user by handle. */
+  userId(handle: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -75,14 +90,18 @@ export async function createDatabase(): Promise<{ url: string; drop: () => Promi
 }
 
 export async function startStack(
-  options: { overrides?: ConfigOverrides; seed?: boolean; worker?: boolean } = {},
+  options: { overrides?: ConfigOverrides; seed?: boolean; worker?: boolean; env?: Record<string, string> } = {},
 ): Promise<Stack> {
   const database = profile === 'real' ? await createDatabase() : undefined;
+  const secret = randomBytes(48).toString('base64url');
   const env: Record<string, string> = {
     PORT: '0',
     LOG_LEVEL: 'error',
     DATA_DIR: ':memory:',
     CDC_POLL_INTERVAL_MS: '20',
+    AUTH_JWT_SECRET: secret,
+    NODE_ENV: 'test',
+    ...options.env,
   };
   if (profile === 'real') {
     env['DATABASE_URL'] = database!.url;
@@ -96,42 +115,83 @@ export async function startStack(
   // DATA_DIR ':memory:' puts chDB in a temporary directory owned by this test process
   // (vitest runs each file in its own process) and keeps PGlite in memory.
   const config = loadConfig(env, options.overrides);
+  const counter = createStatementCounter();
   // Silent by default: some tests provoke errors on purpose (a poisoned change is logged as
   // dead-lettered). TEST_LOG_LEVEL=error shows them when debugging.
-  const logger = createLogger({ level: (process.env['TEST_LOG_LEVEL'] as 'error' | undefined) ?? 'silent' });
-  const counter = createStatementCounter();
-  const tiers = await createTiers({ config, logger, observer: counter.observer });
-  await prepareTiers({ tiers, config, logger });
-  if (options.seed ?? true) await seedDemoData({ tiers, logger, now: SEED_NOW });
+  const runtime = await openRuntime({
+    name: 'test',
+    config,
+    logLevel: (process.env['TEST_LOG_LEVEL'] as 'error' | undefined) ?? 'silent',
+    observer: counter.observer,
+  });
+  const { tiers } = runtime;
+  if (options.seed ?? true) await seedDemoData({ tiers, logger: runtime.logger, now: SEED_NOW });
   // The demo data's own changes are in the change log too; the seed already copied them.
   await tiers.postgres.query('UPDATE cdc.change_log SET processed = true, processed_at = now() WHERE NOT processed');
-  const worker = options.worker ? createSyncWorker({ tiers, config, logger }) : undefined;
+  const worker = options.worker ? buildWorker(runtime) : undefined;
   await worker?.start();
-  const gateway = createGateway({ config, tiers, logger });
+  const gateway = await buildGateway(runtime);
   const { url } = await gateway.start();
   counter.reset();
+
+  const userId = async (user: string) => {
+    if (/^[1-9]\d*$/.test(user)) return user;
+    const [row] = await tiers.postgres.query<{ id: string }>('SELECT id::text AS id FROM users WHERE handle = $1', [
+      user,
+    ]);
+    if (!row) throw new Error(`no user ${user}`);
+    return row.id;
+  };
+  const token: Stack['token'] = async (user, role = 'user', tokenOptions = {}) =>
+    issueToken({
+      secret,
+      subject: await userId(user),
+      role,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      expiresInSec: tokenOptions.expiresInSec ?? 3600,
+    });
+  const client = (authorization: string | undefined): Client => {
+    const auth: Record<string, string> = authorization ? { authorization } : {};
+    return {
+      authorization,
+      async gql(query, variables, headers = {}) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...auth, ...headers },
+          body: JSON.stringify({ query, variables }),
+        });
+        return (await res.json()) as GraphQLResult<any>;
+      },
+      async post(body, headers = {}) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...auth, ...headers },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, headers: res.headers, body: (await res.json()) as GraphQLResult<any> };
+      },
+    };
+  };
+  const clients = new Map<string, Client>();
+  const as: Stack['as'] = async (user, role = 'user') => {
+    const key = `${user}|${role}`;
+    let c = clients.get(key);
+    if (!c) clients.set(key, (c = client(`Bearer ${await token(user, role)}`)));
+    return c;
+  };
   return {
+    ...client(undefined),
     config,
     tiers,
+    runtime,
     url,
     counter,
-    async gql(query, variables, headers = {}) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as GraphQLResult<any>;
-    },
-    async post(body, headers = {}) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, headers: res.headers, body: (await res.json()) as GraphQLResult<any> };
-    },
     worker,
+    token,
+    as,
+    admin: () => as('whale', 'admin'),
+    userId,
     async stop() {
       await worker?.stop();
       await gateway.stop();

@@ -9,6 +9,7 @@
  * the fallback for sequences this instance did not see (too long ago, or before it started):
  * `processed` is set once every sink took the change, and a pruned change was processed.
  */
+import { isApplied } from '../../changelog/sequences.ts';
 import type { Postgres } from '../../stores/postgres.ts';
 
 export interface ConsistencyResult {
@@ -21,18 +22,10 @@ const SEEN = 100_000;
 /** How often the change log is asked while waiting (events usually answer first). */
 const POLL_MS = 25;
 
+/** Creates the gate; `observe` is fed by the event hub. */
 export function createConsistencyGate(options: { postgres: Postgres }) {
   const seen = new Set<string>();
   const waiters = new Map<string, Set<() => void>>();
-
-  async function appliedInLog(sequence: string): Promise<boolean> {
-    const [row] = await options.postgres.query<{ applied: boolean }>(
-      `SELECT coalesce((SELECT processed FROM cdc.change_log WHERE seq = $1::bigint),
-                       $1::bigint <= (SELECT max(seq) FROM cdc.change_log)) AS applied`,
-      [sequence],
-    );
-    return row?.applied === true;
-  }
 
   return {
     /** A change event reached this instance and its evictions are done. */
@@ -46,7 +39,8 @@ export function createConsistencyGate(options: { postgres: Postgres }) {
     },
 
     /** Waits at most `timeoutMs` for `sequence` to be applied everywhere. */
-    async waitFor(sequence: string, timeoutMs: number): Promise<ConsistencyResult> {
+    async waitFor(token: bigint, timeoutMs: number): Promise<ConsistencyResult> {
+      const sequence = token.toString();
       const started = performance.now();
       const done = (applied: boolean): ConsistencyResult => ({
         applied,
@@ -61,7 +55,7 @@ export function createConsistencyGate(options: { postgres: Postgres }) {
       try {
         const deadline = started + timeoutMs;
         for (;;) {
-          if (await appliedInLog(sequence)) return done(true);
+          if (await isApplied(options.postgres, token)) return done(true);
           const left = deadline - performance.now();
           if (left <= 0) return done(false);
           let timer: NodeJS.Timeout | undefined;
@@ -79,3 +73,6 @@ export function createConsistencyGate(options: { postgres: Postgres }) {
     },
   };
 }
+
+/** The gate's interface. */
+export type ConsistencyGate = ReturnType<typeof createConsistencyGate>;

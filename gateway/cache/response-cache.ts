@@ -337,3 +337,6 @@ export function createResponseCache(options: {
     },
   };
 }
+
+/** The response cache's interface. */
+export type ResponseCache = ReturnType<typeof createResponseCache>;

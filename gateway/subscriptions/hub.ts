@@ -17,18 +17,23 @@
  * Besides subscriptions, `onEvent` sees every new event of every topic: the response cache
  * evicts by it.
  */
-import { changedValues, type ChangeEvent, type Delivered, type PriceEvent } from '../../domain/events.ts';
-import { topics } from '../../domain/topics.ts';
+import type { ChangeEvent, Delivered, PriceEvent } from '../../domain/events.ts';
+import { tableSpec, type TableSpec } from '../../domain/tables.ts';
+import { MARKET_TOPIC } from '../../domain/topics.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { BusMessage, BusSubscription, EventBus, ReplayRange } from '../../stores/bus.ts';
 import { decodePosition, encodePosition, type Vector } from './position.ts';
 import { createEventQueue, type OverflowPolicy } from './queue.ts';
 
-export type HubTopic = keyof typeof topics;
+/** A stream's source: a captured table's changes, or the market's prices. */
+export type HubTopic = 'market' | 'transaction_history' | 'portfolio_holdings';
 
+/** What a stream of `K` yields. */
 export type HubEvent<K extends HubTopic> = Delivered<K extends 'market' ? PriceEvent : ChangeEvent>;
 
+/** A subscriber's stream. */
 export interface StreamOptions<K extends HubTopic> {
+  /** A table name (its change events) or 'market'. */
   readonly topic: K;
   readonly keys: readonly string[];
   readonly capacity: number;
@@ -37,6 +42,7 @@ export interface StreamOptions<K extends HubTopic> {
   readonly after?: string;
 }
 
+/** The gateway instance's one consumer of the bus. */
 export interface EventHub {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -46,34 +52,48 @@ export interface EventHub {
   readonly size: number;
 }
 
-const BY_NAME = new Map<string, HubTopic>(Object.entries(topics).map(([k, v]) => [v, k as HubTopic]));
-
 /** Rows whose last sequence is remembered for repeat detection. */
 const SEEN_ROWS = 100_000;
 
 /** The keys (users or assets) an event is news for. */
-function keysOf(topic: HubTopic, event: ChangeEvent | PriceEvent): string[] {
+function keysOf(topic: string, event: ChangeEvent | PriceEvent): string[] {
   if (topic === 'market') return [(event as PriceEvent).assetId];
-  // A row that moved between users is news for both.
-  return changedValues(event as ChangeEvent, 'user_id');
+  // From the registry: a row that moved between users is news for both.
+  return tableSpec(topic)?.audience(event as ChangeEvent) ?? [];
 }
 
-type HubObserver = (
+/** Sees every new event of every topic (the response cache evicts by it). */
+export type HubObserver = (
   event:
     | { readonly topic: 'market'; readonly event: PriceEvent }
-    | { readonly topic: Exclude<HubTopic, 'market'>; readonly event: ChangeEvent },
+    | { readonly topic: 'change'; readonly event: ChangeEvent },
 ) => void;
 
-export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent?: HubObserver }): EventHub {
+/**
+ * Creates the hub over `bus`, consuming the topics of the captured `tables` (from the same
+ * registry selection the worker publishes) and the market topic.
+ */
+export function createEventHub(options: {
+  bus: EventBus;
+  tables: readonly TableSpec[];
+  logger: Logger;
+  onEvent?: HubObserver;
+}): EventHub {
   const logger = options.logger.child('events');
+  /** Bus topic -> stream topic (a table name, or 'market'). */
+  const byBusTopic = new Map<string, string>([
+    ...options.tables.map((t) => [t.topic, t.name] as const),
+    [MARKET_TOPIC, 'market'],
+  ]);
+  const busTopicOf = new Map([...byBusTopic].map(([bus, name]) => [name, bus]));
   const listeners = new Map<string, Set<(event: Delivered<unknown>) => void>>();
   const lastSeq = new Map<string, bigint>();
-  /** Per topic, per partition: the next offset the hub will consume. */
-  const next = new Map<HubTopic, Vector>();
+  /** Per stream topic, per partition: the next offset the hub will consume. */
+  const next = new Map<string, Vector>();
   let subscription: BusSubscription | undefined;
   let size = 0;
 
-  const isRepeat = (topic: HubTopic, event: ChangeEvent, seen: Map<string, bigint>): boolean => {
+  const isRepeat = (topic: string, event: ChangeEvent, seen: Map<string, bigint>): boolean => {
     const row = `${topic}|${event.key}`;
     const seq = BigInt(event.sequence);
     const last = seen.get(row);
@@ -95,13 +115,15 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
 
   async function onMessages(messages: readonly BusMessage[]): Promise<void> {
     for (const m of messages) {
-      const topic = BY_NAME.get(m.topic);
+      const topic = byBusTopic.get(m.topic);
       if (!topic) continue;
       const vector = next.get(topic)!;
       vector.set(m.partition, BigInt(m.offset) + 1n);
       const event = parse(m);
       if (!event || (topic !== 'market' && isRepeat(topic, event as ChangeEvent, lastSeq))) continue;
-      options.onEvent?.({ topic, event } as Parameters<HubObserver>[0]);
+      options.onEvent?.(
+        topic === 'market' ? { topic, event: event as PriceEvent } : { topic: 'change', event: event as ChangeEvent },
+      );
       // One delivered object for all its subscribers: they share the loaders of this event.
       let delivered: Delivered<unknown> | undefined;
       for (const key of keysOf(topic, event)) {
@@ -115,7 +137,7 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
 
   /** Reads the log between `after` and `upTo` again, keeps the events for `keys`, in sequence order, each with its exact position. */
   async function replay(
-    topic: HubTopic,
+    topic: string,
     keys: ReadonlySet<string>,
     after: Vector,
     upTo: Vector,
@@ -123,7 +145,7 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
     const ranges: ReplayRange[] = [];
     for (const [partition, to] of upTo) {
       const from = after.get(partition) ?? to;
-      if (to > from) ranges.push({ topic: topics[topic], partition, from: String(from), to: String(to) });
+      if (to > from) ranges.push({ topic: busTopicOf.get(topic)!, partition, from: String(from), to: String(to) });
     }
     const found: Array<{ event: ChangeEvent | PriceEvent; partition: number; offset: bigint; seq: bigint }> = [];
     const seen = new Map<string, bigint>();
@@ -156,9 +178,9 @@ export function createEventHub(options: { bus: EventBus; logger: Logger; onEvent
 
   return {
     async start() {
-      subscription = await options.bus.subscribe({ topics: Object.values(topics), onMessages });
+      subscription = await options.bus.subscribe({ topics: [...byBusTopic.keys()], onMessages });
       for (const [name, partitions] of subscription.startOffsets) {
-        const topic = BY_NAME.get(name)!;
+        const topic = byBusTopic.get(name)!;
         const vector = next.get(topic) ?? new Map<number, bigint>();
         for (const [p, o] of partitions) if (!vector.has(p)) vector.set(p, BigInt(o));
         next.set(topic, vector);

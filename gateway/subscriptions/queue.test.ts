@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../lib/errors.ts';
+import { TABLES } from '../../domain/tables.ts';
 import { createEmbeddedBus } from '../../stores/bus.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createEventHub } from './hub.ts';
@@ -36,8 +37,13 @@ describe('subscription queues', () => {
   });
 
   it('a stream nobody reads does not hold up another stream of the same events', async () => {
-    const bus = createEmbeddedBus({ observer: () => {} });
-    const hub = createEventHub({ bus, logger: createLogger({ level: 'silent' }) });
+    const bus = createEmbeddedBus({
+      observer: () => {},
+      report: (component, error) => {
+        throw new Error(`${component}: ${String(error)}`);
+      },
+    });
+    const hub = createEventHub({ bus, tables: TABLES, logger: createLogger({ level: 'silent' }) });
     await hub.start();
     const stalled = hub.stream({
       topic: 'market',

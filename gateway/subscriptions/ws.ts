@@ -1,21 +1,51 @@
 /**
- * GraphQL subscriptions over graphql-ws on the same port and path as queries. Each operation
- * gets its own context, whose loaders are those of the current event: nested fields of a
- * payload (a holding's asset, the portfolio) are batched per event across all its
- * subscribers, and never served stale from an earlier event.
+ * GraphQL over WebSocket (graphql-ws) on the GraphQL path, through the same request pipeline
+ * as HTTP: the same authentication (the `authorization` field of the connectionInit payload),
+ * rate limits, query limits, authorization and error formatting.
+ *
+ * - A bad token at connectionInit closes the socket with 4401; so does a token's expiry later.
+ *   A socket without a token may subscribe to public data; an operation it may not run is
+ *   refused with a coded error for that operation (the socket stays).
+ * - Connections per signed-in user (per gateway instance) and subscriptions per connection are
+ *   bounded; past the bound a connection is closed with 4429, a subscription refused.
+ * - Each subscription's payload fields are resolved with the loaders of the current event,
+ *   shared by every subscriber of that event: a portfolio update fanned out to 1,000
+ *   subscribers resolves its nested fields in one batch, not 1,000, and never stale.
  * Keep-alive pings come from graphql-ws (every 12 s); unsubscribing or closing the socket
  * ends the operation's stream, which unregisters it from the hub at once.
  */
-import type { GraphQLFormattedError, GraphQLError, GraphQLSchema } from 'graphql';
+import { GraphQLError, subscribe, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type http from 'node:http';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../../lib/config.ts';
+import { AppError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import type { CacheHandle } from '../../resolvers/context.ts';
-import { createLoaders, type Context, type EventStreams, type Loaders } from '../../resolvers/index.ts';
-import type { Tiers } from '../../stores/tiers.ts';
+import { runInScope } from '../../lib/request-scope.ts';
+import { ANONYMOUS, type Viewer } from '../../lib/viewer.ts';
+import type { CacheHandle, Context, EventStreams } from '../../resolvers/context.ts';
+import type { Loaders } from '../../resolvers/loaders.ts';
+import type { RateLimiter } from '../../stores/rate-limiter.ts';
+import type { ActiveUsers } from '../auth/active-users.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
+import { connectionAuthorization } from '../auth/connection-authorization.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { ContextArgs } from '../pipeline/context.ts';
+import type { Executor } from '../pipeline/executor.ts';
+import { isRefusal, type Pipeline } from '../pipeline/pipeline.ts';
 import type { EventHub } from './hub.ts';
+
+/** Close codes (graphql-ws reserves 4400-4499 for such application errors). */
+const UNAUTHORIZED = 4401;
+const TOO_MANY = 4429;
+
+/** What we keep per socket, beside graphql-ws's own `extra` (socket, request). */
+type Connection = {
+  viewer?: Viewer;
+  id?: number;
+  subscriptions?: number;
+  expiry?: NodeJS.Timeout;
+} & Record<PropertyKey, unknown>;
 
 /** Points the context's loaders at the event's before handing it on. */
 function renewing<T extends object>(
@@ -36,41 +66,65 @@ function renewing<T extends object>(
   };
 }
 
+/** Serves graphql-ws on `server`; `close()` ends every socket with 1001 (Going away). */
 export function attachSubscriptions(options: {
   server: http.Server;
   schema: GraphQLSchema;
-  hub: EventHub;
-  tiers: Tiers;
   config: Config;
-  logger: Logger;
+  pipeline: Pipeline;
+  executor: Executor;
+  hub: EventHub;
+  authenticator: Authenticator;
+  activeUsers: ActiveUsers;
+  rateLimiter: RateLimiter;
+  contextFor: (args: ContextArgs) => Context;
   /** A cache handle per operation: a mutation sent over the socket evicts like one over HTTP. */
   cache: () => CacheHandle;
+  createLoaders: () => Loaders;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  metrics: GatewayMetrics;
+  logger: Logger;
 }): { close(): Promise<void> } {
-  const { hub, tiers, config, logger } = options;
+  const { hub, config, pipeline, metrics } = options;
+  const logger = options.logger.child('ws');
   const capacity = config.gateway.subscriptionQueueSize;
-  const wss = new WebSocketServer({ server: options.server, path: config.gateway.graphqlPath });
+  const wss = new WebSocketServer({
+    server: options.server,
+    path: config.gateway.graphqlPath,
+    maxPayload: config.gateway.maxBodyBytes,
+  });
+  const connectionsBySubject = new Map<string, number>();
+  let nextConnection = 0;
 
   // Loaders per event, shared by every subscription that receives it (the hub hands them the
-  // same object): a portfolio update fanned out to 1,000 subscribers resolves its nested
-  // fields in one batch, not 1,000. Weakly held: they go with the event.
+  // same object). Weakly held: they go with the event.
   const eventLoaders = new WeakMap<object, Loaders>();
   const loadersFor = (event: object): Loaders => {
     let loaders = eventLoaders.get(event);
-    if (!loaders) eventLoaders.set(event, (loaders = createLoaders({ tiers, batching: config.gateway.batching })));
+    if (!loaders) eventLoaders.set(event, (loaders = options.createLoaders()));
     return loaders;
   };
 
-  const contextFor = (requestId: string): Context => {
-    // Built only when a query or mutation sent over the socket needs them: a subscription's
-    // fields are resolved with the loaders of each event.
+  /** graphql-ws errors are sent as they are: send them formatted, as HTTP does. */
+  const formatted = (errors: readonly GraphQLError[]) =>
+    errors.map((e) => {
+      const f = options.formatError(e.toJSON(), e);
+      return new GraphQLError(f.message, { extensions: f.extensions });
+    });
+
+  const refuse = (error: AppError) =>
+    formatted([
+      new GraphQLError(error.message, { originalError: error, extensions: { ...error.details, code: error.code } }),
+    ]);
+
+  function contextFor(connection: Connection, operationId: string): Context {
     let loaders: Loaders | undefined;
     const renew = (event: object) => (loaders = loadersFor(event));
     const events: EventStreams = {
       portfolio: (userId, after) =>
         renewing(
           hub.stream({
-            topic: 'portfolio',
+            topic: 'portfolio_holdings',
             keys: [userId],
             capacity,
             after,
@@ -80,7 +134,7 @@ export function attachSubscriptions(options: {
         ),
       transactions: (userId, after) =>
         renewing(
-          hub.stream({ topic: 'transactions', keys: [userId], capacity, after, policy: { kind: 'close' } }),
+          hub.stream({ topic: 'transaction_history', keys: [userId], capacity, after, policy: { kind: 'close' } }),
           renew,
         ),
       prices: (assetIds) =>
@@ -94,24 +148,133 @@ export function attachSubscriptions(options: {
           renew,
         ),
     };
-    return {
-      requestId,
-      config,
-      tiers,
-      logger,
-      admin: false,
-      events,
+    return options.contextFor({
+      requestId: `ws:${connection.id}:${operationId}`,
+      viewer: connection.viewer ?? ANONYMOUS,
       cache: options.cache(),
-      get loaders() {
-        return (loaders ??= createLoaders({ tiers, batching: config.gateway.batching }));
-      },
-    };
-  };
+      events,
+      // A query or mutation over the socket gets its own loaders; a subscription, each event's.
+      loaders: () => (loaders ??= options.createLoaders()),
+    });
+  }
 
-  const disposable = useServer(
+  const disposable = useServer<Record<string, unknown> | undefined, Connection>(
     {
       schema: options.schema,
-      context: (_ctx, id) => contextFor(`ws:${id}`),
+      async onConnect(ctx) {
+        const connection = ctx.extra;
+        connection.id = ++nextConnection;
+        try {
+          const viewer = await options.authenticator.authenticate(connectionAuthorization(ctx.connectionParams));
+          if (viewer.kind === 'user' && !(await options.activeUsers.exists(viewer.userId))) {
+            throw new AppError({ code: 'UNAUTHENTICATED', message: "The token's user no longer exists" });
+          }
+          connection.viewer = viewer;
+        } catch (error) {
+          metrics.rejections.inc({ kind: 'unauthenticated' });
+          connection.socket.close(
+            UNAUTHORIZED,
+            error instanceof AppError ? error.message.slice(0, 120) : 'Unauthorized',
+          );
+          return false;
+        }
+        const viewer = connection.viewer;
+        if (viewer.kind === 'user') {
+          const open = (connectionsBySubject.get(viewer.userId) ?? 0) + 1;
+          if (open > config.rateLimit.maxConnectionsPerSubject) {
+            metrics.rejections.inc({ kind: 'connections' });
+            connection.socket.close(
+              TOO_MANY,
+              `At most ${config.rateLimit.maxConnectionsPerSubject} connections per user`,
+            );
+            return false;
+          }
+          connectionsBySubject.set(viewer.userId, open);
+          // Subscriptions must not outlive the token that authorized them.
+          const msLeft = viewer.expiresAt * 1000 - Date.now();
+          connection.expiry = setTimeout(
+            () => connection.socket.close(UNAUTHORIZED, 'Token expired'),
+            Math.max(0, msLeft),
+          );
+          connection.expiry.unref();
+        }
+        return true;
+      },
+      onClose(ctx) {
+        const connection = ctx.extra;
+        clearTimeout(connection.expiry);
+        const viewer = connection.viewer;
+        if (viewer?.kind === 'user' && ctx.acknowledged) {
+          const open = (connectionsBySubject.get(viewer.userId) ?? 1) - 1;
+          if (open <= 0) connectionsBySubject.delete(viewer.userId);
+          else connectionsBySubject.set(viewer.userId, open);
+        }
+      },
+      async onSubscribe(ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
+        const connection = ctx.extra;
+        const viewer = connection.viewer ?? ANONYMOUS;
+        if (config.rateLimit.enabled) {
+          const [subject, ip] = await Promise.all([
+            viewer.kind === 'user' ? options.rateLimiter.consume('subject', viewer.userId) : undefined,
+            options.rateLimiter.consume('ip', connection.request.socket.remoteAddress ?? 'unknown'),
+          ]);
+          const refused = [subject, ip].find((r) => r && !r.allowed);
+          if (refused) {
+            metrics.rejections.inc({ kind: 'rate_limit' });
+            const retryAfterSec = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
+            return refuse(
+              new AppError({
+                code: 'RATE_LIMITED',
+                message: `Too many operations: retry in ${retryAfterSec} s`,
+                details: { retryAfterSec },
+              }),
+            );
+          }
+        }
+        if ((connection.subscriptions ?? 0) >= config.rateLimit.maxSubscriptionsPerConnection) {
+          metrics.rejections.inc({ kind: 'subscriptions' });
+          return refuse(
+            new AppError({
+              code: 'RATE_LIMITED',
+              message: `At most ${config.rateLimit.maxSubscriptionsPerConnection} operations per connection at a time`,
+            }),
+          );
+        }
+        const prepared = await runInScope({ requestId: `ws:${connection.id}:${id}` }, () =>
+          pipeline.prepare(payload, viewer),
+        );
+        if (isRefusal(prepared)) {
+          metrics.rejections.inc({ kind: String(prepared.errors[0]?.extensions['code'] ?? 'invalid') });
+          return runInScope({ requestId: `ws:${connection.id}:${id}` }, () => formatted(prepared.errors));
+        }
+        connection.subscriptions = (connection.subscriptions ?? 0) + 1;
+        return {
+          schema: options.schema,
+          document: prepared.document,
+          operationName: prepared.operationName,
+          variableValues: { ...prepared.variables },
+          contextValue: contextFor(connection, id),
+          // Carried to `execute` below: the compiled-code cache key.
+          rootValue: { documentKey: prepared.documentKey },
+        };
+      },
+      onComplete(ctx) {
+        ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
+      },
+      execute: (args) =>
+        runInScope({ requestId: (args.contextValue as Context).requestId }, () =>
+          options.executor.execute({
+            document: args.document,
+            operationName: args.operationName,
+            variables: args.variableValues,
+            context: args.contextValue,
+            documentKey: (args.rootValue as { documentKey: string }).documentKey,
+          }),
+        ),
+      subscribe: (args) =>
+        runInScope({ requestId: (args.contextValue as Context).requestId }, () =>
+          subscribe({ ...args, rootValue: undefined }),
+        ),
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!('errors' in result) || !result.errors) return result;
         return {

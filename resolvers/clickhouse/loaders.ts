@@ -2,15 +2,26 @@
 import DataLoader from 'dataloader';
 import type { Clickhouse } from '../../stores/clickhouse.ts';
 import {
+  queryActivity,
   queryCandles,
+  queryPositions,
   queryProtocolTvl,
   queryProtocolVolume,
+  type ActivityRow,
   type CandleRow,
+  type PositionsRow,
   type IntervalName,
   type TvlRow,
   type VolumeRow,
 } from './queries.ts';
 
+/** A user's activity feed, `limit` entries. */
+export interface ActivityKey {
+  readonly userId: string;
+  readonly limit: number;
+}
+
+/** Candles of one asset, one interval, one range. */
 export interface CandleKey {
   readonly assetId: string;
   readonly interval: IntervalName;
@@ -46,7 +57,23 @@ export function createClickhouseLoaders(options: { clickhouse: Clickhouse; batch
     },
     { batch },
   );
-  return { candles, protocolVolume, protocolTvl };
+  const positions = new DataLoader<string, PositionsRow>(
+    async (ids) => {
+      const byId = await queryPositions(clickhouse, { protocolIds: ids });
+      return ids.map((id) => byId.get(id) ?? { holders: 0, valueUsd: '0' });
+    },
+    { batch },
+  );
+  // Users asking for different sizes share a statement for the largest; each gets its own slice.
+  const activity = new DataLoader<ActivityKey, ActivityRow[], string>(
+    async (keys) => {
+      const limit = Math.max(...keys.map((k) => k.limit));
+      const byUser = await queryActivity(clickhouse, { userIds: [...new Set(keys.map((k) => k.userId))], limit });
+      return keys.map((k) => (byUser.get(k.userId) ?? []).slice(0, k.limit));
+    },
+    { batch, cacheKeyFn: (k) => `${k.userId}|${k.limit}` },
+  );
+  return { candles, protocolVolume, protocolTvl, positions, activity };
 }
 
 export type ClickhouseLoaders = ReturnType<typeof createClickhouseLoaders>;

@@ -12,7 +12,7 @@ import {
   type ProtocolRow,
   type TransactionRow,
   type UserRow,
-} from '../rows.ts';
+} from '../../domain/rows.ts';
 import type { TransactionCursor } from './cursor.ts';
 
 export interface TransactionPageKey {
@@ -23,7 +23,10 @@ export interface TransactionPageKey {
 }
 
 const pageKeyString = (k: TransactionPageKey) =>
-  `${k.userId}|${k.limit}|${k.after ? `${k.after.occurredAt.toISOString()}|${k.after.id}` : ''}`;
+  `${k.userId}|${k.limit}|${k.after ? `${k.after.occurredAtUs}|${k.after.id}` : ''}`;
+
+/** A page row with its time in exact microseconds, for the next cursor. */
+export type TransactionPageRow = TransactionRow & { readonly occurredAtUs: string };
 
 export function createPostgresLoaders(options: { postgres: Postgres; batch: boolean }) {
   const { postgres, batch } = options;
@@ -141,14 +144,19 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
   );
 
   /** Keyset pages for many users in one statement: a LATERAL subquery per requested page. */
-  const transactionPages = new DataLoader<TransactionPageKey, TransactionRow[], string>(
+  const transactionPages = new DataLoader<TransactionPageKey, TransactionPageRow[], string>(
     async (keys) => {
-      const rows = await postgres.query<TransactionRow & { k: number }>(
-        `SELECT k.ord::int AS k, ${columns.transaction('t')}
-         FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bigint[]) WITH ORDINALITY AS k(user_id, lim, after_at, after_id, ord)
+      // The cursor's time travels as exact microseconds both ways: extract(epoch) is numeric
+      // (exact) and the interval arithmetic is integer microseconds.
+      const rows = await postgres.query<TransactionPageRow & { k: number }>(
+        `SELECT k.ord::int AS k, ${columns.transaction('t')},
+                (extract(epoch FROM t.occurred_at) * 1000000)::bigint::text AS "occurredAtUs"
+         FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS k(user_id, lim, after_us, after_id, ord)
          CROSS JOIN LATERAL (
            SELECT * FROM transaction_history t
-           WHERE t.user_id = k.user_id AND (k.after_at IS NULL OR (t.occurred_at, t.id) < (k.after_at, k.after_id))
+           WHERE t.user_id = k.user_id
+             AND (k.after_us IS NULL
+                  OR (t.occurred_at, t.id) < (timestamptz 'epoch' + k.after_us * interval '1 microsecond', k.after_id))
            ORDER BY t.occurred_at DESC, t.id DESC
            LIMIT k.lim
          ) t
@@ -156,11 +164,11 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
         [
           keys.map((k) => k.userId),
           keys.map((k) => k.limit),
-          keys.map((k) => k.after?.occurredAt ?? null),
+          keys.map((k) => k.after?.occurredAtUs ?? null),
           keys.map((k) => k.after?.id ?? null),
         ],
       );
-      const groups = keys.map(() => [] as TransactionRow[]);
+      const groups = keys.map(() => [] as TransactionPageRow[]);
       for (const { k, ...row } of rows) groups[k - 1]!.push(row);
       return groups;
     },

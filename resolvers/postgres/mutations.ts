@@ -14,7 +14,8 @@ import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { RecordTransactionInput, UpdateHoldingInput } from '../../schema/generated/resolvers-types.ts';
 import type { Queryable } from '../../stores/postgres.ts';
 import type { Context } from '../context.ts';
-import { columns, type HoldingRow, type TransactionRow } from '../rows.ts';
+import { writeSequence } from '../../changelog/sequences.ts';
+import { columns, type HoldingRow, type TransactionRow } from '../../domain/rows.ts';
 
 const TX_HASH = /^0x[0-9a-f]{64}$/;
 
@@ -49,11 +50,7 @@ async function write<T extends { id: string }>(
 ): Promise<T> {
   const { row, sequence } = await ctx.tiers.postgres.transaction(async (tx) => {
     const row = await statement(tx);
-    const [log] = await tx.query<{ seq: string | null }>(
-      `SELECT max(seq)::text AS seq FROM cdc.change_log WHERE table_name = $1 AND row_key = $2 AND transaction_id = txid_current()::text`,
-      [table, row.id],
-    );
-    return { row, sequence: log?.seq ?? null };
+    return { row, sequence: await writeSequence(tx, table, row.id) };
   });
   await ctx.cache.invalidate(tags);
   if (sequence !== null) ctx.cache.wrote(sequence);
@@ -61,7 +58,9 @@ async function write<T extends { id: string }>(
 }
 
 async function priceOf(ctx: Context, assetId: string): Promise<string> {
-  const stats = await loadPriceStats({ hot: ctx.tiers.hot, clickhouse: ctx.tiers.clickhouse }, [assetId]);
+  const stats = await loadPriceStats({ hot: ctx.tiers.hot, clickhouse: ctx.tiers.clickhouse, report: ctx.report }, [
+    assetId,
+  ]);
   return stats.get(assetId)?.price ?? '0';
 }
 

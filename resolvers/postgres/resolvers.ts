@@ -4,7 +4,8 @@ import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { Resolvers, TransactionConnection } from '../../schema/generated/resolvers-types.ts';
 import { exactlyOne, intInRange } from '../args.ts';
 import type { Context } from '../context.ts';
-import type { PortfolioParent, TransactionRow } from '../rows.ts';
+import type { TransactionRow } from '../../domain/rows.ts';
+import type { PortfolioParent } from '../parents.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { recordTransaction, updateHolding } from './mutations.ts';
 
@@ -20,7 +21,7 @@ async function transactionPage(
   const cursor = after ? decodeCursor(after) : null;
   const rows = size === 0 ? [] : await ctx.loaders.transactionPages.load({ userId, limit: size + 1, after: cursor });
   const page = rows.slice(0, size);
-  const edges = page.map((node) => ({ cursor: encodeCursor({ occurredAt: node.occurredAt, id: node.id }), node }));
+  const edges = page.map((node) => ({ cursor: encodeCursor({ occurredAtUs: node.occurredAtUs, id: node.id }), node }));
   return { edges, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 

@@ -3,8 +3,15 @@ import DataLoader from 'dataloader';
 import { loadPriceStats, type PriceStats } from '../../domain/prices.ts';
 import type { Clickhouse } from '../../stores/clickhouse.ts';
 import type { HotStore } from '../../stores/hot.ts';
+import type { ErrorReporter } from '../../lib/metrics.ts';
 
-export function createRedisLoaders(options: { hot: HotStore; clickhouse: Clickhouse; batch: boolean }) {
+/** Price loaders; `report` hears of Redis failures answered from ClickHouse. */
+export function createRedisLoaders(options: {
+  hot: HotStore;
+  clickhouse: Clickhouse;
+  report: ErrorReporter;
+  batch: boolean;
+}) {
   const priceStats = new DataLoader<string, PriceStats | null>(
     async (assetIds) => {
       const stats = await loadPriceStats(options, assetIds);

@@ -1,10 +1,10 @@
 /** Subscription fields: events from the bus, payloads resolved through the same batched loaders. */
-import type { ChangeEvent, Delivered, PriceEvent, RowDoc } from '../../domain/events.ts';
+import type { ChangeEvent, Delivered, PriceEvent } from '../../domain/events.ts';
+import { decodeHolding, decodeTransaction } from '../../domain/tables.ts';
 import { badInput } from '../../lib/errors.ts';
 import { parseSlugId, parseUserId } from '../../lib/ids.ts';
 import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
 import type { Context } from '../context.ts';
-import type { HoldingRow, TransactionRow } from '../rows.ts';
 import { portfolioOf } from '../postgres/resolvers.ts';
 
 function streams(ctx: Context) {
@@ -12,37 +12,10 @@ function streams(ctx: Context) {
   return ctx.events;
 }
 
-const str = (doc: RowDoc, key: string) => (doc[key] === null || doc[key] === undefined ? null : String(doc[key]));
+/** The user a payload is about: the owner after the change (or before a delete). */
+const ownerOf = (e: ChangeEvent) => String((e.after ?? e.before)!['user_id']);
 
-function holdingOf(doc: RowDoc): HoldingRow {
-  return {
-    id: str(doc, 'id')!,
-    userId: str(doc, 'user_id')!,
-    assetId: str(doc, 'asset_id')!,
-    protocolId: str(doc, 'protocol_id'),
-    quantity: str(doc, 'quantity')!,
-    valueUsd: str(doc, 'value_usd')!,
-    updatedAt: new Date(str(doc, 'updated_at')!),
-  };
-}
-
-function transactionOf(doc: RowDoc): TransactionRow {
-  return {
-    id: str(doc, 'id')!,
-    userId: str(doc, 'user_id')!,
-    assetId: str(doc, 'asset_id')!,
-    protocolId: str(doc, 'protocol_id'),
-    type: str(doc, 'type')!,
-    amount: str(doc, 'amount')!,
-    valueUsd: str(doc, 'value_usd')!,
-    txHash: str(doc, 'tx_hash'),
-    occurredAt: new Date(str(doc, 'occurred_at')!),
-  };
-}
-
-/** The user a payload is about: the subscription argument, kept with the event. */
-const ownerOf = (e: ChangeEvent) => str((e.after ?? e.before)!, 'user_id')!;
-
+/** Subscription resolvers and the fields of their payloads. */
 export const subscriptionResolvers: Resolvers = {
   Subscription: {
     portfolioUpdated: {
@@ -66,13 +39,13 @@ export const subscriptionResolvers: Resolvers = {
     sequence: (d) => d.event.sequence,
     operation: (d) => d.event.operation,
     holdingId: (d) => d.event.key,
-    holding: ({ event: e }) => (e.operation === 'DELETE' || !e.after ? null : holdingOf(e.after)),
+    holding: ({ event: e }) => (e.operation === 'DELETE' || !e.after ? null : decodeHolding(e.after)),
     portfolio: (d, _, ctx) => portfolioOf(ctx, ownerOf(d.event)),
   },
   TransactionEvent: {
     sequence: (d) => d.event.sequence,
     operation: (d) => d.event.operation,
-    transaction: ({ event: e }) => (e.operation === 'DELETE' || !e.after ? null : transactionOf(e.after)),
+    transaction: ({ event: e }) => (e.operation === 'DELETE' || !e.after ? null : decodeTransaction(e.after)),
   },
   PriceUpdate: {
     asset: async (d, _, ctx) => (await ctx.loaders.assets.load(d.event.assetId))!,

@@ -1,23 +1,64 @@
-/** Operations fields: CDC statistics, replica status, and the admin backfill. */
-import { requireAdmin } from '../admin.ts';
+/**
+ * Operations fields: CDC statistics, replica status, and the jobs a sync worker runs
+ * (backfill, consistency validation, reconciliation). A request only queues a job and returns
+ * it; the client follows its progress with `job(id)`. Who may call these is the gateway's
+ * authorization table (admins).
+ */
+import { replicatedTable } from '../../changelog/backfill.ts';
+import { cdcStats, syncStatus } from '../../changelog/stats.ts';
+import type { JobRecord } from '../../jobs/queue.ts';
+import { badInput } from '../../lib/errors.ts';
 import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
-import { backfillTable } from '../../sync-worker/backfill.ts';
-import { cdcStats, syncStatus } from '../../sync-worker/stats.ts';
+import { intInRange } from '../args.ts';
+import type { Context } from '../context.ts';
 
+/** Who queued a job, as stored with it. */
+const requester = (ctx: Context) => (ctx.viewer.kind === 'user' ? `user:${ctx.viewer.userId}` : 'anonymous');
+
+/** A captured table with a replica, as the operator configured it; INVALID_ARGUMENT otherwise. */
+function capturedReplica(ctx: Context, name: string, field: string): string {
+  const spec = replicatedTable(name, field);
+  if (!ctx.tables.some((t) => t.name === spec.name)) {
+    throw badInput('INVALID_ARGUMENT', `${field}: ${spec.name} is not captured in this deployment (CDC_TABLES)`, {
+      field,
+    });
+  }
+  return spec.name;
+}
+
+/** The typename of a job's result, by its kind. */
+const RESULT_TYPE = { BACKFILL: 'SyncResult', VALIDATE: 'ConsistencyReport', RECONCILE: 'ReconcileReport' } as const;
+
+/** Operations resolvers. */
 export const syncResolvers: Resolvers = {
   Query: {
     cdcStats: (_, __, ctx) => cdcStats(ctx.tiers),
-    syncStatus: (_, __, ctx) => syncStatus(ctx.tiers),
+    syncStatus: (_, __, ctx) => syncStatus({ ...ctx.tiers, tables: ctx.tables }),
+    async job(_, { id }, ctx) {
+      if (!/^[1-9]\d{0,17}$/.test(id)) throw badInput('INVALID_ID', 'id must be a job id', { field: 'id' });
+      return ctx.jobs.get(id);
+    },
+    jobs: (_, { last }, ctx) => ctx.jobs.list(intInRange(last, 20, { field: 'last', min: 1, max: 100 })),
   },
   Mutation: {
-    async forceSync(_, { table }, ctx) {
-      requireAdmin(ctx, 'forceSync');
-      return backfillTable({
-        postgres: ctx.tiers.postgres,
-        clickhouse: ctx.tiers.clickhouse,
-        table,
-        batchSize: ctx.config.cdc.backfillBatchSize,
-      });
+    forceSync: (_, { table }, ctx) =>
+      ctx.jobs.enqueue('BACKFILL', { table: capturedReplica(ctx, table, 'table') }, requester(ctx)),
+    validateConsistency(_, { tables }, ctx) {
+      if (tables && tables.length > 20) throw badInput('INVALID_ARGUMENT', 'at most 20 tables', { field: 'tables' });
+      const names = tables?.map((t, i) => capturedReplica(ctx, t, `tables[${i}]`));
+      return ctx.jobs.enqueue('VALIDATE', names ? { tables: names } : {}, requester(ctx));
     },
+    reconcile: (_, { table, dryRun }, ctx) =>
+      ctx.jobs.enqueue('RECONCILE', { table: capturedReplica(ctx, table, 'table'), dryRun }, requester(ctx)),
+  },
+  Job: {
+    // The stored result is plain JSON; its kind says which GraphQL type it is.
+    result: (job: JobRecord) =>
+      job.status === 'SUCCEEDED' && job.result && typeof job.result === 'object'
+        ? ({ ...(job.result as object), __typename: RESULT_TYPE[job.kind] } as never)
+        : null,
+  },
+  JobResult: {
+    __resolveType: (result) => (result as { __typename: (typeof RESULT_TYPE)[keyof typeof RESULT_TYPE] }).__typename,
   },
 };

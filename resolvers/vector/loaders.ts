@@ -1,7 +1,7 @@
 /** Nearest assets per (asset, k): one searchBatch call to the vector tier per batch. */
 import DataLoader from 'dataloader';
 import type { VectorIndex } from '../../stores/vector.ts';
-import type { SimilarParent } from '../rows.ts';
+import type { SimilarParent } from '../parents.ts';
 
 export interface SimilarKey {
   readonly assetId: string;

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.ts';
 import { migrateClickhouse } from '../../migrations/migrate.ts';
 import { createEmbeddedClickhouse, type Clickhouse } from '../../stores/clickhouse.ts';
-import type { Change } from '../change.ts';
-import { applyToClickhouse } from './clickhouse-sink.ts';
+import type { Change } from '../../changelog/change.ts';
+import { createClickhouseSink } from './clickhouse-sink.ts';
 
 let clickhouse: Clickhouse;
 beforeAll(async () => {
@@ -58,9 +58,9 @@ async function state(id: string) {
 describe('ClickHouse replica convergence', () => {
   it('leaves the same answer when a batch is applied twice', async () => {
     const changes = holdingChanges('101');
-    await applyToClickhouse(clickhouse, changes);
+    await createClickhouseSink({ clickhouse }).apply(changes);
     const once = await state('101');
-    await applyToClickhouse(clickhouse, changes);
+    await createClickhouseSink({ clickhouse }).apply(changes);
     const twice = await state('101');
     // Repeats are stored (inserts are blind) but readers see one current row.
     expect(twice.rawRows).toBeGreaterThanOrEqual(once.rawRows);
@@ -74,8 +74,8 @@ describe('ClickHouse replica convergence', () => {
 
   it('leaves the same answer when batches arrive out of order', async () => {
     const [a, b, c] = holdingChanges('102');
-    await applyToClickhouse(clickhouse, [c!]);
-    await applyToClickhouse(clickhouse, [a!, b!]);
+    await createClickhouseSink({ clickhouse }).apply([c!]);
+    await createClickhouseSink({ clickhouse }).apply([a!, b!]);
     expect((await state('102')).rows).toEqual([{ quantity: '4', value_usd: '400.000000000000000001' }]);
   });
 
@@ -89,8 +89,8 @@ describe('ClickHouse replica convergence', () => {
       before: update!.after,
       after: null,
     };
-    await applyToClickhouse(clickhouse, [insert!, del]);
-    await applyToClickhouse(clickhouse, [update!]);
+    await createClickhouseSink({ clickhouse }).apply([insert!, del]);
+    await createClickhouseSink({ clickhouse }).apply([update!]);
     expect((await state('103')).rows).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestTicks, parseTicks } from '../../domain/market.ts';
-import { startStack, until, type Stack } from '../stack.ts';
+import { startStack, until, type Client, type Stack } from '../stack.ts';
 
 const PORTFOLIO = `query Portfolio($u: ID!) {
   portfolio(userId: $u) {
@@ -20,25 +20,29 @@ const ASSET_PRICE = `query($id: ID!) { asset(id: $id) { id latestPrice } }`;
 let stack: Stack;
 let demo: string;
 let whale: string;
+/** Clients with tokens: an admin reads everything (the default below), users their own data. */
+let admin: Client;
+let demoUser: Client;
+let whaleUser: Client;
 beforeAll(async () => {
-  stack = await startStack({
-    worker: true,
-    overrides: { cache: { consistencyWaitMs: 1_000 }, adminToken: 'cache-admin' },
-  });
-  const users = await stack.tiers.postgres.query<{ id: string; handle: string }>(
-    `SELECT id::text AS id, handle FROM users WHERE handle IN ('demo', 'whale')`,
-  );
-  demo = users.find((u) => u.handle === 'demo')!.id;
-  whale = users.find((u) => u.handle === 'whale')!.id;
+  stack = await startStack({ worker: true, overrides: { cache: { consistencyWaitMs: 1_000 } } });
+  [demo, whale] = await Promise.all([stack.userId('demo'), stack.userId('whale')]);
+  [admin, demoUser, whaleUser] = await Promise.all([stack.admin(), stack.as('demo'), stack.as('whale')]);
 });
 afterAll(() => stack?.stop());
 
+/** Asks as the admin unless `headers` carry another authorization. */
 const ask = (
   query: string,
   variables: Record<string, unknown> = {},
   headers: Record<string, string> = {},
   extensions?: Record<string, unknown>,
-) => stack.post({ query, variables, ...(extensions ? { extensions } : {}) }, headers);
+) =>
+  stack.post(
+    { query, variables, ...(extensions ? { extensions } : {}) },
+    { authorization: admin.authorization!, ...headers },
+  );
+const as = (client: Client) => ({ authorization: client.authorization! });
 
 /** Asks until the answer is a miss (the cached one was evicted); returns it. */
 const evicted = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -49,14 +53,14 @@ const evicted = (query: string, variables: Record<string, unknown>, headers: Rec
 
 describe('response cache', () => {
   it('serves the second identical query from the cache, byte for byte', async () => {
-    const first = await ask(PORTFOLIO, { u: demo }, { authorization: 'Bearer hit-miss' });
+    const first = await ask(PORTFOLIO, { u: demo }, as(demoUser));
     expect(first.body.errors).toBeUndefined();
     expect(first.headers.get('x-cache')).toBe('MISS');
-    const second = await ask(PORTFOLIO, { u: demo }, { authorization: 'Bearer hit-miss' });
+    const second = await ask(PORTFOLIO, { u: demo }, as(demoUser));
     expect(second.headers.get('x-cache')).toBe('HIT');
     expect(second.body).toEqual(first.body);
     const stats = (
-      await stack.gql(`{ cacheStats { entries totalBytes averageEntryBytes hits misses hitRate stores } }`)
+      await admin.gql(`{ cacheStats { entries totalBytes averageEntryBytes hits misses hitRate stores } }`)
     ).data!.cacheStats;
     expect(stats.hits).toBeGreaterThanOrEqual(1);
     expect(stats.misses).toBeGreaterThanOrEqual(1);
@@ -88,19 +92,37 @@ describe('response cache', () => {
     expect((await ask(q, { id: 'aave-v3' }, {}, { cacheTTL: 1 })).headers.get('x-cache')).toBe('MISS');
   });
 
-  it('never serves one viewer private data cached for another', async () => {
-    const alice = await ask(PORTFOLIO, { u: demo }, { authorization: 'Bearer alice' });
-    expect((await ask(PORTFOLIO, { u: demo }, { authorization: 'Bearer alice' })).headers.get('x-cache')).toBe('HIT');
-    const bob = await ask(PORTFOLIO, { u: demo }, { authorization: 'Bearer bob' });
-    expect(bob.headers.get('x-cache')).toBe('MISS');
-    // Another user's portfolio is another entry, whoever asks.
-    const other = await ask(PORTFOLIO, { u: whale }, { authorization: 'Bearer alice' });
+  it('never serves one viewer private data cached for another, and authorizes a hit like a miss', async () => {
+    // A user no other test asks about, so nothing of it is cached yet.
+    const [u7, u7User] = await Promise.all([stack.userId('user07'), stack.as('user07')]);
+    const owner = await ask(PORTFOLIO, { u: u7 }, as(u7User));
+    expect(owner.headers.get('x-cache')).toBe('MISS');
+    expect((await ask(PORTFOLIO, { u: u7 }, as(u7User))).headers.get('x-cache')).toBe('HIT');
+    // The same query by an admin (support) is its own entry: keyed by the verified subject and role.
+    const support = await ask(PORTFOLIO, { u: u7 });
+    expect(support.headers.get('x-cache')).toBe('MISS');
+    expect(support.body.data).toEqual(owner.body.data);
+    // Another user asking the very query that is cached is refused before the cache is read.
+    const intruder = await ask(PORTFOLIO, { u: u7 }, as(whaleUser));
+    expect(intruder.status).toBe(403);
+    expect(intruder.headers.get('x-cache')).toBeNull();
+    expect(intruder.body.data).toBeUndefined();
+    expect(intruder.body.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
+    const anonymous = await stack.post({ query: PORTFOLIO, variables: { u: u7 } });
+    expect(anonymous.status).toBe(401);
+    // Another user's portfolio is another entry.
+    const other = await ask(PORTFOLIO, { u: whale }, as(whaleUser));
     expect(other.headers.get('x-cache')).toBe('MISS');
     expect(other.body.data!.portfolio.holdings).toHaveLength(50);
-    expect(alice.body.data!.portfolio.holdings).toHaveLength(24);
-    // Public data is shared between viewers.
-    await ask(ASSET_NAME, { id: 'SOL' }, { authorization: 'Bearer alice' });
-    expect((await ask(ASSET_NAME, { id: 'SOL' }, { authorization: 'Bearer bob' })).headers.get('x-cache')).toBe('HIT');
+    const [{ n = 0 } = {}] = await stack.tiers.postgres.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM portfolio_holdings WHERE user_id = $1',
+      [u7],
+    );
+    expect(owner.body.data!.portfolio.holdings).toHaveLength(n);
+    // Public data is shared between viewers, signed in or not.
+    await ask(ASSET_NAME, { id: 'SOL' }, as(demoUser));
+    expect((await ask(ASSET_NAME, { id: 'SOL' }, as(whaleUser))).headers.get('x-cache')).toBe('HIT');
+    expect((await stack.post({ query: ASSET_NAME, variables: { id: 'SOL' } })).headers.get('x-cache')).toBe('HIT');
   });
 
   it('evicts exactly the responses a plain-SQL change touched, through the sync worker', async () => {
@@ -126,7 +148,7 @@ describe('response cache', () => {
     // Nobody else's responses were touched.
     expect((await ask(PORTFOLIO, { u: whale })).headers.get('x-cache')).toBe('HIT');
     expect((await ask(ASSET_NAME, { id: 'ETH' })).headers.get('x-cache')).toBe('HIT');
-    const stats = (await stack.gql(`{ cacheStats { evictions { event } } }`)).data!.cacheStats;
+    const stats = (await admin.gql(`{ cacheStats { evictions { event } } }`)).data!.cacheStats;
     expect(stats.evictions.event).toBeGreaterThanOrEqual(1);
   });
 
@@ -191,7 +213,7 @@ describe('response cache', () => {
     }
     await ask(ASSET_NAME, { id: 'ETH' });
     // A tick from the market feed (not through this gateway): its event on the bus evicts.
-    await ingestTicks(stack.tiers, parseTicks([{ assetId: 'ETH', price: '4321.5' }]));
+    await ingestTicks(stack.tiers, parseTicks([{ assetId: 'ETH', price: '4321.5' }]), stack.runtime.report);
     const fresh = await evicted(ASSET_PRICE, { id: 'ETH' });
     expect(fresh.body.data!.asset.latestPrice).toBe('4321.5');
     expect((await ask(ASSET_PRICE, { id: 'WBTC' })).headers.get('x-cache')).toBe('HIT');
@@ -199,20 +221,24 @@ describe('response cache', () => {
   });
 
   it('lets a client read its own write at once: a mutation evicts before it returns', async () => {
-    const before = await ask(PORTFOLIO, { u: demo });
-    expect((await ask(PORTFOLIO, { u: demo })).headers.get('x-cache')).toBe('HIT');
+    const before = await ask(PORTFOLIO, { u: demo }, as(demoUser));
+    expect((await ask(PORTFOLIO, { u: demo }, as(demoUser))).headers.get('x-cache')).toBe('HIT');
     const asset = before.body.data!.portfolio.holdings[1].asset.id as string;
-    const write = await ask(`mutation($i: UpdateHoldingInput!) { updateHolding(input: $i) { id quantity } }`, {
-      i: {
-        userId: demo,
-        assetId: asset,
-        protocolId: before.body.data!.portfolio.holdings[1].protocol?.id ?? null,
-        quantity: '123.456',
+    const write = await ask(
+      `mutation($i: UpdateHoldingInput!) { updateHolding(input: $i) { id quantity } }`,
+      {
+        i: {
+          userId: demo,
+          assetId: asset,
+          protocolId: before.body.data!.portfolio.holdings[1].protocol?.id ?? null,
+          quantity: '123.456',
+        },
       },
-    });
+      as(demoUser),
+    );
     expect(write.body.errors).toBeUndefined();
     expect(write.body.extensions?.['consistency']?.token).toMatch(/^\d+$/);
-    const after = await ask(PORTFOLIO, { u: demo });
+    const after = await ask(PORTFOLIO, { u: demo }, as(demoUser));
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(
       after.body.data!.portfolio.holdings.find((h: { id: string }) => h.id === write.body.data!.updateHolding.id)
@@ -223,9 +249,13 @@ describe('response cache', () => {
   it('answers a request carrying a consistency token only once ClickHouse has the write', async () => {
     const analytics = `query($p: ID!) { protocolAnalytics(protocolId: $p) { transactionCount totalVolumeUsd } }`;
     const before = (await ask(analytics, { p: 'curve' })).body.data!.protocolAnalytics;
-    const write = await ask(`mutation($i: RecordTransactionInput!) { recordTransaction(input: $i) { id } }`, {
-      i: { userId: demo, assetId: 'USDC', protocolId: 'curve', type: 'SWAP', amount: '250' },
-    });
+    const write = await ask(
+      `mutation($i: RecordTransactionInput!) { recordTransaction(input: $i) { id } }`,
+      {
+        i: { userId: demo, assetId: 'USDC', protocolId: 'curve', type: 'SWAP', amount: '250' },
+      },
+      as(demoUser),
+    );
     const token = write.body.extensions!['consistency'].token as string;
     // The analytics come from ClickHouse's replica of transaction_history, which the worker fills.
     const after = await ask(analytics, { p: 'curve' }, { 'x-consistency-token': token });
@@ -273,20 +303,17 @@ describe('response cache', () => {
       await ask(ASSET_NAME, { id });
       expect((await ask(ASSET_NAME, { id })).headers.get('x-cache')).toBe('HIT');
     }
-    const denied = await ask(PURGE, { t: ['Asset:MKR'] });
+    const denied = await ask(PURGE, { t: ['Asset:MKR'] }, as(demoUser));
     expect(denied.body.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
     expect((await ask(ASSET_NAME, { id: 'MKR' })).headers.get('x-cache')).toBe('HIT');
-    const admin = { 'x-admin-token': 'cache-admin' };
-    expect((await ask(PURGE, { t: ['not a tag'] }, admin)).body.errors![0]!.extensions!['code']).toBe(
-      'INVALID_ARGUMENT',
-    );
+    expect((await ask(PURGE, { t: ['not a tag'] })).body.errors![0]!.extensions!['code']).toBe('INVALID_ARGUMENT');
 
-    expect((await ask(PURGE, { t: ['Asset:MKR'] }, admin)).body.data!.purgeCache).toBeGreaterThanOrEqual(1);
+    expect((await ask(PURGE, { t: ['Asset:MKR'] })).body.data!.purgeCache).toBeGreaterThanOrEqual(1);
     expect((await ask(ASSET_NAME, { id: 'MKR' })).headers.get('x-cache')).toBe('MISS');
     expect((await ask(ASSET_NAME, { id: 'CRV' })).headers.get('x-cache')).toBe('HIT');
 
-    expect((await ask(PURGE, {}, admin)).body.data!.purgeCache).toBeGreaterThanOrEqual(2);
-    const stats = (await stack.gql(`{ cacheStats { entries evictions { purge } } }`)).data!.cacheStats;
+    expect((await ask(PURGE, {})).body.data!.purgeCache).toBeGreaterThanOrEqual(2);
+    const stats = (await admin.gql(`{ cacheStats { entries evictions { purge } } }`)).data!.cacheStats;
     expect(stats.entries).toBe(0);
     expect(stats.evictions.purge).toBeGreaterThanOrEqual(3);
     expect((await ask(ASSET_NAME, { id: 'CRV' })).headers.get('x-cache')).toBe('MISS');

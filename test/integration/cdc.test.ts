@@ -1,21 +1,21 @@
 /**
  * Change data capture end to end: rows written with plain SQL straight into Postgres (not
- * through the gateway) reach ClickHouse, Redis and a bus consumer; failures retry, dead-letter
- * and re-drive; a rolled-back transaction leaves no trace.
+ * through the gateway) reach ClickHouse, the vector index and a bus consumer; failures retry,
+ * dead-letter and re-drive; a rolled-back transaction leaves no trace; backfills are jobs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redrive } from '../../changelog/queue.ts';
+import { cdcStats } from '../../changelog/stats.ts';
 import type { BusMessage } from '../../stores/bus.ts';
-import { cdcStats } from '../../sync-worker/stats.ts';
-import { redrive } from '../../sync-worker/change-log.ts';
-import { startStack, until, type Stack } from '../stack.ts';
+import { startStack, until, type Client, type Stack } from '../stack.ts';
 
 let stack: Stack;
 let userId: string;
+let admin: Client;
 beforeAll(async () => {
-  stack = await startStack({ worker: true, overrides: { adminToken: 'cdc-admin' } });
-  userId = (
-    await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'user07'`)
-  )[0]!.id;
+  stack = await startStack({ worker: true });
+  userId = await stack.userId('user07');
+  admin = await stack.admin();
 });
 afterAll(() => stack?.stop());
 
@@ -23,7 +23,7 @@ const sql = <R extends object = Record<string, unknown>>(text: string, params: u
   stack.tiers.postgres.query<R>(text, params);
 
 describe('capture and apply', () => {
-  it('carries plain-SQL inserts, updates and deletes to ClickHouse, Redis and the bus', async () => {
+  it('carries plain-SQL inserts, updates and deletes to ClickHouse, the activity feed and the bus', async () => {
     const received: BusMessage[] = [];
     const sub = await stack.tiers.bus.subscribe({
       topics: ['defi.portfolio', 'defi.transactions'],
@@ -71,10 +71,17 @@ describe('capture and apply', () => {
       );
       expect(activity.map((a) => a.action)).toEqual(['INSERT', 'UPDATE']);
 
-      // Redis: the hot portfolio hash has the new quantity; the deleted transaction is gone.
-      const hot = await stack.tiers.hot.hgetall(`portfolio:${userId}`);
-      expect(JSON.parse(hot[h!.id]!).quantity).toBe('3.500000000000000000');
-      expect(await stack.tiers.hot.zrevrange(`transactions:${userId}`, 50)).not.toContain(tx!.id);
+      // The activity feed a user reads is that log.
+      const owner = await stack.as('user07');
+      const feed = await owner.gql(
+        `query($u: ID!) { user(id: $u) { activity(first: 5) { action quantity asset { symbol } protocol { id } } } }`,
+        { u: userId },
+      );
+      expect(feed.errors).toBeUndefined();
+      expect(feed.data!.user.activity.slice(0, 2)).toEqual([
+        { action: 'UPDATE', quantity: '3.5', asset: { symbol: 'YFI' }, protocol: { id: 'yearn' } },
+        { action: 'INSERT', quantity: '2', asset: { symbol: 'YFI' }, protocol: { id: 'yearn' } },
+      ]);
 
       // The bus: one event per change, keyed by the row key, in sequence order per row.
       await until('four events', async () => received.filter((m) => [tx!.id, h!.id].includes(m.key)).length >= 4);
@@ -188,7 +195,7 @@ describe('failures', () => {
       const stats = await cdcStats(stack.tiers);
       expect(stats.deadLettered).toBe(1);
       expect(stats.tables.find((t) => t.table === 'transaction_history')!.deadLettered).toBe(1);
-      const status = await stack.gql(`{ cdcStats { deadLettered pending tables { table deadLettered pending } } }`);
+      const status = await admin.gql(`{ cdcStats { deadLettered pending tables { table deadLettered pending } } }`);
       expect(status.data!.cdcStats.deadLettered).toBe(1);
 
       // Fix the record and re-drive: both changes of the row apply, in order.
@@ -208,17 +215,53 @@ describe('failures', () => {
   });
 });
 
-describe('backfill through the API', () => {
-  it('copies a table for an admin, and refuses anyone else without touching anything', async () => {
-    const FORCE = `mutation { forceSync(table: "protocols") { table copied total } }`;
-    const denied = await stack.gql(FORCE);
-    expect(denied.errors![0]!.extensions!['code']).toBe('FORBIDDEN');
-    expect((await stack.gql(FORCE, {}, { 'x-admin-token': 'wrong' })).errors![0]!.extensions!['code']).toBe(
-      'FORBIDDEN',
+describe('the vector index follows asset_embeddings', () => {
+  it('upserts a changed embedding and removes a deleted one, and similar-asset answers follow', async () => {
+    const near = (id: string) =>
+      stack.gql(`query($id: ID!) { similarAssets(assetId: $id, k: 1) { asset { id } } }`, { id });
+    // Give LINK exactly DOGE's direction: its nearest neighbour becomes DOGE.
+    await stack.tiers.postgres.query(
+      `UPDATE asset_embeddings SET embedding = (SELECT embedding FROM asset_embeddings WHERE asset_id = 'DOGE') WHERE asset_id = 'LINK'`,
     );
-    const done = await stack.gql(FORCE, {}, { 'x-admin-token': 'cdc-admin' });
-    expect(done.errors).toBeUndefined();
-    expect(done.data!.forceSync).toMatchObject({ table: 'protocols', copied: 12, total: 12 });
+    await until('LINK next to DOGE', async () => (await near('LINK')).data?.similarAssets[0]?.asset.id === 'DOGE');
+    await stack.tiers.postgres.query(`DELETE FROM asset_embeddings WHERE asset_id = 'LINK'`);
+    await until('LINK out of the index', async () => (await near('LINK')).data?.similarAssets.length === 0);
+    expect((await stack.tiers.vector.fetch(['LINK'])).size).toBe(0);
+  });
+});
+
+/** Polls a job until it finished; returns it. */
+async function finished(client: Client, id: string) {
+  return until(`job ${id}`, async () => {
+    const res = await client.gql(
+      `query($id: ID!) { job(id: $id) { id kind status progress error startedAt finishedAt result { __typename ... on SyncResult { table copied total tombstoned } } } }`,
+      { id },
+    );
+    const job = res.data?.job;
+    return job && (job.status === 'SUCCEEDED' || job.status === 'FAILED') && job;
+  });
+}
+
+describe('backfill as a job', () => {
+  it('queues a backfill for an admin, which a worker runs; refuses anyone else without touching anything', async () => {
+    const FORCE = `mutation { forceSync(table: "protocols") { id kind status } }`;
+    expect((await stack.gql(FORCE)).errors![0]!.extensions!['code']).toBe('UNAUTHENTICATED');
+    expect((await (await stack.as('demo')).gql(FORCE)).errors![0]!.extensions!['code']).toBe('FORBIDDEN');
+    const queued = await admin.gql(FORCE);
+    expect(queued.errors).toBeUndefined();
+    expect(queued.data!.forceSync).toMatchObject({ kind: 'BACKFILL', status: expect.stringMatching(/QUEUED|RUNNING/) });
+    const job = await finished(admin, queued.data!.forceSync.id);
+    expect(job).toMatchObject({
+      status: 'SUCCEEDED',
+      progress: 1,
+      result: { __typename: 'SyncResult', table: 'protocols', copied: 12, total: 12 },
+    });
+    expect(new Date(job.finishedAt).getTime()).toBeGreaterThanOrEqual(new Date(job.startedAt).getTime());
+    const history = await admin.gql(`{ jobs(last: 5) { id kind status } }`);
+    expect(history.data!.jobs[0]).toMatchObject({ id: job.id, kind: 'BACKFILL', status: 'SUCCEEDED' });
+    expect((await admin.gql(`mutation { forceSync(table: "users") { id } }`)).errors![0]!.extensions!['code']).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('tombstones replica rows whose source row is gone', async () => {
@@ -233,12 +276,9 @@ describe('backfill through the API', () => {
         )
       )[0]!.n;
     expect(await live()).toBe('1');
-    const done = await stack.gql(
-      `mutation { forceSync(table: "protocols") { tombstoned } }`,
-      {},
-      { 'x-admin-token': 'cdc-admin' },
-    );
-    expect(done.data!.forceSync.tombstoned).toBe(1);
+    const queued = await admin.gql(`mutation { forceSync(table: "protocols") { id } }`);
+    const job = await finished(admin, queued.data!.forceSync.id);
+    expect(job.result.tombstoned).toBe(1);
     expect(await live()).toBe('0');
   });
 });

@@ -7,8 +7,9 @@ import { profile, startStack, type Stack } from '../stack.ts';
 
 let stack: Stack;
 let origin: string;
+const ALLOWED_ORIGIN = 'https://app.example.com';
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: { CORS_ORIGINS: ALLOWED_ORIGIN } });
   origin = new URL(stack.url).origin;
 });
 afterAll(() => stack?.stop());
@@ -67,19 +68,88 @@ describe('GraphiQL', () => {
   });
 });
 
-describe('health', () => {
-  it('reports ok and which implementation each tier runs in this profile', async () => {
-    const res = await fetch(`${origin}/health`);
+describe('health and readiness', () => {
+  it('/healthz says the process is up; /readyz reports every tier, its implementation and latency', async () => {
+    expect(await (await fetch(`${origin}/healthz`)).json()).toEqual({ status: 'ok' });
+    const res = await fetch(`${origin}/readyz`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const body = (await res.json()) as { status: string; tiers: Record<string, string> };
-    expect(body.status).toBe('ok');
+    const body = (await res.json()) as {
+      status: string;
+      tiers: Record<string, { status: string; kind: string; latencyMs: number }>;
+    };
+    expect(body.status).toBe('ready');
     // ClickHouse is chDB and the vector index is in-process in both profiles (no servers here).
     const expected =
       profile === 'real'
         ? { postgres: 'server', clickhouse: 'embedded', redis: 'server', vector: 'embedded', kafka: 'server' }
         : { postgres: 'embedded', clickhouse: 'embedded', redis: 'embedded', vector: 'embedded', kafka: 'embedded' };
-    expect(body.tiers).toEqual(expected);
+    expect(Object.fromEntries(Object.entries(body.tiers).map(([k, v]) => [k, v.kind]))).toEqual(expected);
+    for (const tier of Object.values(body.tiers)) {
+      expect(tier.status).toBe('up');
+      expect(tier.latencyMs).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
+describe('HTTP hygiene', () => {
+  it('accepts only JSON bodies: application/xml is 415, never parsed as JSON', async () => {
+    for (const type of ['application/xml', 'text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await fetch(stack.url, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(res.status, type).toBe(415);
+      expect(((await res.json()) as any).errors[0].extensions.code).toBe('BAD_REQUEST');
+    }
+    const ok = await fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/graphql-response+json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it('answers CORS preflights for configured origins only', async () => {
+    const preflight = (o: string) =>
+      fetch(stack.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin: o,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type, authorization',
+        },
+      });
+    const allowed = await preflight(ALLOWED_ORIGIN);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    const other = await preflight('https://evil.example');
+    expect(other.status).toBe(204);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const simple = await fetch(stack.url, {
+      method: 'POST',
+      headers: { origin: ALLOWED_ORIGIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(simple.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+  });
+
+  it('refuses batched requests and headers beyond the size limit', async () => {
+    const batch = await fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+    });
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as any).errors[0].message).toMatch(/Batched/);
+    const big = await fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-padding': 'x'.repeat(32 * 1024) },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    }).catch(() => undefined);
+    expect(big?.status ?? 431).toBe(431);
   });
 });
 
@@ -97,7 +167,7 @@ describe('malformed and unknown requests', () => {
     expect(json.data).toBeUndefined();
   });
 
-  it.each([['/nope'], ['/graphql/extra'], ['/graphiql/nope.js'], ['/health/x']])('GET %s gives 404', async (path) => {
+  it.each([['/nope'], ['/graphql/extra'], ['/graphiql/nope.js'], ['/readyz/x']])('GET %s gives 404', async (path) => {
     const res = await fetch(origin + path);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: 'not found' });
@@ -131,11 +201,13 @@ describe('request ids', () => {
     const res = await fetch(stack.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': 'err-1' },
-      body: JSON.stringify({ query: '{ portfolio(userId: "abc") { totalValueUsd } }' }),
+      body: JSON.stringify({ query: '{ asset(id: "no;pe") { id } }' }),
     });
     expect(res.headers.get('x-request-id')).toBe('err-1');
     const json = (await res.json()) as any;
     expect(json.errors[0].extensions.code).toBe('INVALID_ID');
+    // The error carries it too, so a client's report can be matched to the gateway's log.
+    expect(json.errors[0].extensions.requestId).toBe('err-1');
   });
 });
 
@@ -165,6 +237,6 @@ describe('introspection', () => {
     expect(res.errors).toBeUndefined();
     expect(res.data!.__schema.queryType.name).toBe('Query');
     const abusive = `{ __schema { types { ${'fields { type { '.repeat(10)} name ${'} } '.repeat(10)} } } }`;
-    expect((await stack.gql(abusive)).errors![0]!.extensions!['code']).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect((await stack.gql(abusive)).errors![0]!.extensions!['code']).toBe('QUERY_TOO_DEEP');
   });
 });

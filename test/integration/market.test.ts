@@ -12,8 +12,10 @@ import { startStack, type Stack } from '../stack.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let stack: Stack;
+let adminToken: string;
 beforeAll(async () => {
   stack = await startStack();
+  adminToken = await stack.token('whale', 'admin');
 });
 afterAll(() => stack?.stop());
 
@@ -24,7 +26,7 @@ function ingest(lines: string[]) {
   return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(
       process.execPath,
-      [path.join(root, 'bin/ingest.ts'), file, '--url', stack.url, '--batch-size', '3'],
+      [path.join(root, 'bin/ingest.ts'), file, '--url', stack.url, '--batch-size', '3', '--token', adminToken],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -39,6 +39,17 @@ function product(a: string, b: string): bigint {
 
 // ---- Helpers -------------------------------------------------------------------------------
 
+/**
+ * Sends an operation as the user its variables name (`u`, `userId`, `input.userId`): users
+ * write only their own data; anything else (prices, public reads) as an admin. Authorization
+ * itself is tested in authorization.test.ts.
+ */
+async function gql(query: string, variables: Record<string, any> = {}) {
+  const user = variables['u'] ?? variables['userId'] ?? variables['input']?.userId;
+  const client = typeof user === 'string' && /^\d+$/.test(user) ? await stack.as(user) : await stack.admin();
+  return client.gql(query, variables);
+}
+
 const code = (res: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
   res.errors?.[0]?.extensions?.['code'];
 
@@ -59,7 +70,7 @@ async function newestTick(assetId: string): Promise<string> {
 }
 
 async function latestPrice(assetId: string): Promise<string> {
-  const res = await stack.gql(`query($id: ID!) { asset(id: $id) { latestPrice } }`, { id: assetId });
+  const res = await gql(`query($id: ID!) { asset(id: $id) { latestPrice } }`, { id: assetId });
   expect(res.errors).toBeUndefined();
   return res.data!.asset.latestPrice;
 }
@@ -91,7 +102,7 @@ describe('recordTransaction', () => {
     const amount = '3.141592653589793239';
     const txHash = '0x' + randomBytes(32).toString('hex');
     const before = Date.now();
-    const res = await stack.gql(
+    const res = await gql(
       `mutation($input: RecordTransactionInput!) { recordTransaction(input: $input) { ${TRANSACTION_FIELDS} } }`,
       { input: { userId: user, assetId: 'LINK', protocolId: 'aave-v3', type: 'DEPOSIT', amount, txHash } },
     );
@@ -113,7 +124,7 @@ describe('recordTransaction', () => {
     expect(at).toBeLessThanOrEqual(after + 1);
 
     // The newest transaction of the user is the one just recorded.
-    const history = await stack.gql(
+    const history = await gql(
       `query($u: ID!) { transactions(userId: $u, first: 3) { edges { node { ${TRANSACTION_FIELDS} } } } }`,
       { u: user },
     );
@@ -150,7 +161,7 @@ describe('recordTransaction', () => {
   it('keeps a given occurredAt and places the transaction by it, not by insertion order', async () => {
     const user = await userId('user01');
     const occurredAt = '2021-03-04T05:06:07.089Z';
-    const res = await stack.gql(
+    const res = await gql(
       `mutation($input: RecordTransactionInput!) { recordTransaction(input: $input) { id occurredAt txHash protocol { id } valueUsd } }`,
       { input: { userId: user, assetId: 'ETH', type: 'TRANSFER', amount: '0.5', occurredAt } },
     );
@@ -171,7 +182,7 @@ describe('recordTransaction', () => {
       'SELECT count(*)::int AS n FROM transaction_history WHERE user_id = $1',
       [user],
     );
-    const all = await stack.gql(
+    const all = await gql(
       `query($u: ID!, $n: Int) { transactions(userId: $u, first: $n) { edges { node { id } } pageInfo { hasNextPage } } }`,
       { u: user, n },
     );
@@ -188,7 +199,7 @@ describe('recordTransaction', () => {
 describe('updateHolding', () => {
   const HOLDING_FIELDS = `id quantity valueUsd asset { id } protocol { id }`;
   const update = (input: Record<string, unknown>) =>
-    stack.gql(`mutation($input: UpdateHoldingInput!) { updateHolding(input: $input) { ${HOLDING_FIELDS} } }`, {
+    gql(`mutation($input: UpdateHoldingInput!) { updateHolding(input: $input) { ${HOLDING_FIELDS} } }`, {
       input,
     });
 
@@ -202,10 +213,9 @@ describe('updateHolding', () => {
 
   /** The portfolio through the gateway, checked against Postgres: same holdings, exact total. */
   async function checkPortfolio(user: string) {
-    const res = await stack.gql(
-      `query($u: ID!) { portfolio(userId: $u) { totalValueUsd holdings { ${HOLDING_FIELDS} } } }`,
-      { u: user },
-    );
+    const res = await gql(`query($u: ID!) { portfolio(userId: $u) { totalValueUsd holdings { ${HOLDING_FIELDS} } } }`, {
+      u: user,
+    });
     expect(res.errors).toBeUndefined();
     const portfolio = res.data!.portfolio;
     const rows = await stack.tiers.postgres.query<{ id: string; quantity: string; value_usd: string }>(
@@ -292,9 +302,9 @@ describe('updateHolding', () => {
     expect(units(eth.find((h: any) => h.protocol?.id === 'lido').quantity)).toBe(0n);
   });
 
-  it('refuses a position for an unknown user with NOT_FOUND and writes nothing', async () => {
+  it('refuses a position for a user that does not exist (a valid token of no user) and writes nothing', async () => {
     const res = await update({ userId: '987654321', assetId: 'ETH', quantity: '1' });
-    expect(code(res)).toBe('NOT_FOUND');
+    expect(code(res)).toBe('UNAUTHENTICATED');
     const [{ n } = { n: -1 }] = await stack.tiers.postgres.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM portfolio_holdings WHERE user_id = 987654321',
     );
@@ -312,10 +322,9 @@ interface TickIn {
 }
 
 const ingest = (ticks: TickIn[]) =>
-  stack.gql(
-    `mutation($t: [PriceTickInput!]!) { ingestPrices(ticks: $t) { accepted assets { id symbol latestPrice } } }`,
-    { t: ticks },
-  );
+  gql(`mutation($t: [PriceTickInput!]!) { ingestPrices(ticks: $t) { accepted assets { id symbol latestPrice } } }`, {
+    t: ticks,
+  });
 
 describe('ingestPrices', () => {
   it('stores the ticks, refreshes the latest price and aggregates them into minute candles', async () => {
@@ -352,7 +361,7 @@ describe('ingestPrices', () => {
       sent.map((t) => [Date.parse(t.timestamp), units(t.price), units(t.volume ?? '0')]),
     );
 
-    const candles = await stack.gql(
+    const candles = await gql(
       `query($from: DateTime, $to: DateTime) { marketData(assetId: "GMX", interval: MINUTE, from: $from, to: $to) { bucket open high low close volume trades } }`,
       { from: new Date(minute.getTime() - 60_000).toISOString(), to: new Date(next.getTime() + 120_000).toISOString() },
     );
@@ -387,7 +396,7 @@ describe('ingestPrices', () => {
 
     const user = await userId('user02');
     // 1e-18 x 0.5 is exactly half a unit of the last place: it rounds up, not to even, not down.
-    const tx = await stack.gql(
+    const tx = await gql(
       `mutation($u: ID!) { recordTransaction(input: { userId: $u, assetId: "CRV", type: CLAIM, amount: "0.000000000000000001" }) { id valueUsd } }`,
       { u: user },
     );
@@ -399,7 +408,7 @@ describe('ingestPrices', () => {
     );
     expect(units(row!.v)).toBe(1n);
 
-    const holding = await stack.gql(
+    const holding = await gql(
       `mutation($u: ID!) { updateHolding(input: { userId: $u, assetId: "CRV", protocolId: "curve", quantity: "1000.000000000000000005" }) { valueUsd } }`,
       { u: user },
     );
@@ -495,7 +504,7 @@ describe('limits of money', () => {
       },
     ]);
     expect(res.errors).toBeUndefined();
-    const candles = await stack.gql(
+    const candles = await gql(
       `query($f: DateTime, $t: DateTime) { marketData(assetId: "LINK", interval: MINUTE, from: $f, to: $t) { bucket volume trades } }`,
       {
         f: bucket.toISOString(),
@@ -512,7 +521,7 @@ describe('limits of money', () => {
     const [before] = await stack.tiers.postgres.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM portfolio_holdings',
     );
-    const res = await stack.gql(
+    const res = await gql(
       `mutation($u: ID!) { updateHolding(input: { userId: $u, assetId: "WBTC", quantity: "99999999999999999999" }) { id } }`,
       { u: demo },
     );

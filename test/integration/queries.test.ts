@@ -4,11 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoEmbedding } from '../../demo/seed.ts';
-import { startStack, type Stack } from '../stack.ts';
+import { startStack, type Client, type Stack } from '../stack.ts';
 
 let stack: Stack;
+/** The demo user, the whale, and an admin: private data is read as its owner. */
+let demo: Client;
+let whale: Client;
+let admin: Client;
 beforeAll(async () => {
   stack = await startStack();
+  [demo, whale, admin] = await Promise.all([stack.as('demo'), stack.as('whale'), stack.admin()]);
 });
 afterAll(() => stack?.stop());
 
@@ -24,33 +29,31 @@ const units = (v: string) => exactSum([v]);
 
 describe('users', () => {
   it('finds the demo user by handle and by id, with at least 20 holdings', async () => {
-    const byHandle = await stack.gql(
-      `{ user(handle: "demo") { id handle displayName portfolio { holdings { id } } } }`,
-    );
+    const byHandle = await demo.gql(`{ user(handle: "demo") { id handle displayName portfolio { holdings { id } } } }`);
     expect(byHandle.errors).toBeUndefined();
     const user = byHandle.data!.user;
     expect(user.handle).toBe('demo');
     expect(user.portfolio.holdings.length).toBeGreaterThanOrEqual(20);
-    const byId = await stack.gql(`query($id: ID) { user(id: $id) { handle } }`, { id: user.id });
+    const byId = await demo.gql(`query($id: ID) { user(id: $id) { handle } }`, { id: user.id });
     expect(byId.data!.user.handle).toBe('demo');
   });
 
-  it('gives null for unknown users and an error when both or neither of id and handle are given', async () => {
-    const unknown = await stack.gql(
+  it('gives an admin null for unknown users, and an error when both or neither of id and handle are given', async () => {
+    const unknown = await admin.gql(
       `{ a: user(id: "987654321") { id } b: user(handle: "nobody_here") { id } c: portfolio(userId: "987654321") { totalValueUsd } }`,
     );
     expect(unknown.errors).toBeUndefined();
     expect(unknown.data).toEqual({ a: null, b: null, c: null });
-    const both = await stack.gql(`{ user(id: "1", handle: "demo") { id } }`);
+    const both = await admin.gql(`{ user(id: "1", handle: "demo") { id } }`);
     expect(both.errors![0]!.extensions!.code).toBe('INVALID_ARGUMENT');
-    const neither = await stack.gql(`{ user { id } }`);
+    const neither = await admin.gql(`{ user { id } }`);
     expect(neither.errors![0]!.extensions!.code).toBe('INVALID_ARGUMENT');
   });
 });
 
 describe('portfolio', () => {
   it('values every holding from Postgres and sums them exactly', async () => {
-    const { data } = await stack.gql(
+    const { data } = await whale.gql(
       `{ user(handle: "whale") { id portfolio { totalValueUsd holdings { id quantity valueUsd asset { id } protocol { id } } } } }`,
     );
     const portfolio = data!.user.portfolio;
@@ -75,7 +78,7 @@ describe('portfolio', () => {
   });
 
   it('reports latest price and 24h change matching the ClickHouse ticks', async () => {
-    const { data } = await stack.gql(
+    const { data } = await demo.gql(
       `{ user(handle: "demo") { portfolio { holdings { asset { id latestPrice change24h } } } } }`,
     );
     const assets = data!.user.portfolio.holdings.map((h: any) => h.asset);
@@ -95,7 +98,7 @@ describe('portfolio', () => {
 
 describe('transactions', () => {
   it('pages through a user history newest first with no gap and no duplicate', async () => {
-    const user = (await stack.gql(`{ user(handle: "demo") { id } }`)).data!.user;
+    const user = (await demo.gql(`{ user(handle: "demo") { id } }`)).data!.user;
     const expected = await stack.tiers.postgres.query<{ id: string }>(
       'SELECT t.id::text AS id FROM transaction_history t WHERE t.user_id = $1 ORDER BY t.occurred_at DESC, t.id DESC',
       [user.id],
@@ -103,7 +106,7 @@ describe('transactions', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 100; page++) {
-      const res: any = await stack.gql(
+      const res: any = await demo.gql(
         `query($u: ID!, $a: String) { transactions(userId: $u, first: 7, after: $a) { edges { cursor node { id asset { symbol } } } pageInfo { hasNextPage endCursor } } }`,
         { u: user.id, a: after },
       );
@@ -115,8 +118,8 @@ describe('transactions', () => {
     expect(seen).toEqual(expected.map((r) => r.id));
   });
 
-  it('gives an empty connection for an unknown user', async () => {
-    const res = await stack.gql(
+  it('gives an admin an empty connection for an unknown user', async () => {
+    const res = await admin.gql(
       `{ transactions(userId: "987654321") { edges { cursor } pageInfo { hasNextPage endCursor } } }`,
     );
     expect(res.data!.transactions).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
@@ -191,5 +194,39 @@ describe('protocol analytics', () => {
     expect(
       (await stack.gql(`{ protocolAnalytics(protocolId: "nope") { totalVolumeUsd } }`)).data!.protocolAnalytics,
     ).toBeNull();
+  });
+});
+
+describe('analytics from the ClickHouse replicas', () => {
+  it("counts a protocol's holders and the value of their positions from the holdings replica", async () => {
+    const res = await stack.gql(`{ protocolAnalytics(protocolId: "aave-v3") { holders positionsValueUsd } }`);
+    const [pg] = await stack.tiers.postgres.query<{ holders: number; value: string }>(
+      `SELECT count(DISTINCT user_id)::int AS holders, coalesce(sum(value_usd), 0)::text AS value FROM portfolio_holdings WHERE protocol_id = 'aave-v3'`,
+    );
+    expect(res.data!.protocolAnalytics.holders).toBe(pg!.holders);
+    expect(units(res.data!.protocolAnalytics.positionsValueUsd)).toBe(units(pg!.value));
+  });
+
+  it('ranks protocols by 30-day volume, optionally within a category', async () => {
+    const res = await stack.gql(
+      `{ all: protocolRankings(first: 12) { rank volumeUsd transactions protocol { id category } } dex: protocolRankings(category: "dex") { protocol { id category } } }`,
+    );
+    const expected = await stack.tiers.postgres.query<{ id: string; volume: string; n: number }>(
+      `SELECT protocol_id AS id, sum(value_usd)::text AS volume, count(*)::int AS n FROM transaction_history
+       WHERE protocol_id IS NOT NULL AND occurred_at >= now() - interval '30 days' GROUP BY protocol_id ORDER BY sum(value_usd) DESC, protocol_id`,
+    );
+    const all = res.data!.all;
+    expect(all.map((r: any) => r.protocol.id)).toEqual(expected.map((e) => e.id));
+    expect(all.map((r: any) => r.rank)).toEqual(expected.map((_, i) => i + 1));
+    all.forEach((r: any, i: number) => {
+      expect(units(r.volumeUsd)).toBe(units(expected[i]!.volume));
+      expect(r.transactions).toBe(expected[i]!.n);
+    });
+    const dex = res.data!.dex.map((r: any) => r.protocol);
+    expect(dex.length).toBeGreaterThan(0);
+    for (const p of dex) expect(p.category).toBe('dex');
+    expect(dex.map((p: any) => p.id)).toEqual(
+      all.filter((r: any) => r.protocol.category === 'dex').map((r: any) => r.protocol.id),
+    );
   });
 });

@@ -6,8 +6,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createGateway } from '../../gateway/app.ts';
-import { createLogger } from '../../lib/logger.ts';
+import { buildGateway } from '../../bin/runtime.ts';
 import { startStack, until, type Stack } from '../stack.ts';
 
 let stack: Stack;
@@ -30,7 +29,8 @@ afterAll(async () => {
 
 const wsUrl = (httpUrl: string) => httpUrl.replace(/^http/, 'ws');
 
-function client(url = stack.url): Client {
+/** A graphql-ws client signed in as `user` (id or handle; default: the subscriptions' user), or anonymous with null. */
+function client(url = stack.url, user: string | null = userId): Client {
   // Non-lazy clients report connection errors to onNonLazyError (console.error by default); gateways closing at the end of a test are expected.
   const c = createClient({
     url: wsUrl(url),
@@ -38,6 +38,7 @@ function client(url = stack.url): Client {
     lazy: false,
     retryAttempts: 0,
     onNonLazyError: () => {},
+    connectionParams: async () => (user ? { authorization: `Bearer ${await stack.token(user)}` } : {}),
   });
   clients.push(c);
   return c;
@@ -79,7 +80,7 @@ const PORTFOLIO_SUB = `subscription($u: ID!, $after: String) { portfolioUpdated(
 describe('portfolioUpdated', () => {
   it('delivers a plain-SQL update of portfolio_holdings with nested fields resolved', async () => {
     const sub = collect(client(), PORTFOLIO_SUB, { u: userId });
-    const other = collect(client(), PORTFOLIO_SUB, { u: otherUserId });
+    const other = collect(client(stack.url, otherUserId), PORTFOLIO_SUB, { u: otherUserId });
     await subscribed(2);
     const [h] = await stack.tiers.postgres.query<{ id: string; asset_id: string }>(
       `SELECT id::text AS id, asset_id FROM portfolio_holdings WHERE user_id = $1 ORDER BY id LIMIT 1`,
@@ -103,11 +104,7 @@ describe('portfolioUpdated', () => {
   });
 
   it('reaches one client on each of two gateway instances, once each', async () => {
-    const second = createGateway({
-      config: stack.config,
-      tiers: stack.tiers,
-      logger: createLogger({ level: 'silent' }),
-    });
+    const second = await buildGateway(stack.runtime);
     const { url } = await second.start();
     try {
       const a = collect(client(), PORTFOLIO_SUB, { u: userId });
@@ -133,10 +130,34 @@ describe('portfolioUpdated', () => {
     }
   });
 
-  it('refuses a malformed user id with INVALID_ID', async () => {
-    const sub = collect(client(), PORTFOLIO_SUB, { u: 'abc' });
-    await until('the error', () => sub.errors.length > 0);
-    expect(JSON.stringify(sub.errors[0])).toContain('INVALID_ID');
+  it("refuses another user's portfolio (FORBIDDEN), an anonymous one (UNAUTHENTICATED), a bad token (socket closed 4401)", async () => {
+    const forbidden = collect(client(), PORTFOLIO_SUB, { u: otherUserId });
+    await until('the error', () => forbidden.errors.length > 0);
+    expect(JSON.stringify(forbidden.errors[0])).toContain('FORBIDDEN');
+    const anonymous = collect(client(stack.url, null), PORTFOLIO_SUB, { u: userId });
+    await until('the error', () => anonymous.errors.length > 0);
+    expect(JSON.stringify(anonymous.errors[0])).toContain('UNAUTHENTICATED');
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
+      const socket = new WebSocket(wsUrl(stack.url), 'graphql-transport-ws');
+      socket.once('open', () =>
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer not.a.token' } })),
+      );
+      socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    expect(closed.code).toBe(4401);
+    expect(closed.reason).toMatch(/token/i);
+  });
+
+  it('closes a connection whose token expires (4401)', async () => {
+    const token = await stack.token(userId, 'user', { expiresInSec: 1 });
+    const closed = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(wsUrl(stack.url), 'graphql-transport-ws');
+      socket.once('open', () =>
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+      );
+      socket.once('close', (code) => resolve(code));
+    });
+    expect(closed).toBe(4401);
   });
 });
 
@@ -212,7 +233,9 @@ describe('transactionRecorded', () => {
       { u: userId },
     );
     await subscribed(1);
-    const res = await stack.gql(
+    const res = await (
+      await stack.as(userId)
+    ).gql(
       `mutation($u: ID!) { recordTransaction(input: { userId: $u, assetId: "DAI", type: DEPOSIT, amount: "12.5" }) { id } }`,
       { u: userId },
     );
@@ -238,11 +261,13 @@ describe('priceUpdated', () => {
     await subscribed(1);
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
 
-    const fast = collect(client(), query, {});
+    // Prices are public: an anonymous client may subscribe.
+    const fast = collect(client(stack.url, null), query, {});
     await subscribed(2);
     const prices = Array.from({ length: 40 }, (_, i) => `${(7 + i / 100).toFixed(2)}`);
+    const admin = await stack.admin();
     for (const price of prices) {
-      const r = await stack.gql(
+      const r = await admin.gql(
         `mutation($p: Decimal!) { ingestPrices(ticks: [{ assetId: "UNI", price: $p }]) { accepted } }`,
         { p: price },
       );

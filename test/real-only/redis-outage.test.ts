@@ -101,7 +101,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ask = (headers: Record<string, string> = {}) => stack.post({ query: PORTFOLIO, variables: { u: demo } }, headers);
+const ask = async (headers: Record<string, string> = {}) =>
+  (await stack.as('demo')).post({ query: PORTFOLIO, variables: { u: demo } }, headers);
 
 it('answers uncached while Redis is down or hung, and caches again when it is back', async () => {
   const cached = await ask();
@@ -116,7 +117,9 @@ it('answers uncached while Redis is down or hung, and caches again when it is ba
     // Prices come from ClickHouse now; the answer is the same.
     expect(res.body.data).toEqual(cached.body.data);
   }
-  expect((await stack.gql(`{ cacheStats { available errors } }`)).data!.cacheStats).toMatchObject({ available: false });
+  expect((await (await stack.admin()).gql(`{ cacheStats { available errors } }`)).data!.cacheStats).toMatchObject({
+    available: false,
+  });
 
   await startRedis();
   await until('caching to resume', async () => (await ask()).headers.get('x-cache') === 'HIT', 30_000);
@@ -139,7 +142,9 @@ it('never serves an answer that a write made while Redis was down should have ev
 
   await stopRedis();
   // The write commits in Postgres; its eviction cannot reach Redis.
-  const write = await stack.gql(`mutation($i: UpdateHoldingInput!) { updateHolding(input: $i) { quantity } }`, {
+  const write = await (
+    await stack.as('demo')
+  ).gql(`mutation($i: UpdateHoldingInput!) { updateHolding(input: $i) { quantity } }`, {
     i: { userId: demo, assetId: holding.asset.id, quantity: '777' },
   });
   expect(write.errors).toBeUndefined();

@@ -4,9 +4,13 @@ import { defineConfig } from 'vitest/config';
 const require = createRequire(import.meta.url);
 
 /**
- * Three projects: unit tests once, and every integration test twice, against the embedded
- * tiers and against the real services this machine runs (Postgres, Redis, Kafka; ClickHouse
- * is chDB in both, the vector tier is the embedded index in both: no Qdrant server exists here).
+ * Four projects:
+ * - unit: tests beside the code, including one contract suite per store interface run against
+ *   both implementations (the server client and the embedded default);
+ * - real: the integration tests, once, against the real services this machine runs (Postgres,
+ *   Redis, Kafka; ClickHouse is chDB, the vector tier the embedded index: no servers exist here);
+ * - embedded: the first run on embedded defaults, end to end;
+ * - browser: the GraphiQL page in headless Chromium.
  */
 export default defineConfig({
   resolve: {
@@ -26,11 +30,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['{lib,resolvers,stores,domain,sync-worker,migrations,gateway}/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['{lib,resolvers,stores,domain,changelog,jobs,sync-worker,migrations,gateway}/**/*.test.ts'],
+        },
       },
       {
         extends: true,
-        test: { name: 'embedded', include: ['test/integration/**/*.test.ts'], env: { TIER_PROFILE: 'embedded' } },
+        test: { name: 'embedded', include: ['test/embedded/**/*.test.ts'], env: { TIER_PROFILE: 'embedded' } },
       },
       // test/real-only: behaviour that needs a server several processes share (a killed worker).
       {

@@ -41,6 +41,7 @@ export async function openBenchTiers(options: {
     LOG_LEVEL: 'error',
     // A benchmark's load comes from one address; the rate limits are measured by their own rows.
     RATE_LIMIT_ENABLED: 'false',
+    VALIDATE_INTERVAL_MS: '0',
     // Tokens signed with a fixed secret, so the load generator can sign its own.
     AUTH_JWT_SECRET: BENCH_SECRET,
     ...options.env,
@@ -53,7 +54,7 @@ export async function openBenchTiers(options: {
     logger,
     runtime,
     async close() {
-      await tiers.close();
+      await runtime.close();
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();
       rmSync(chdbDir, { recursive: true, force: true });

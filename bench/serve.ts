@@ -39,7 +39,7 @@ const [whale] = await tiers.postgres.query<{ id: string }>(`SELECT id::text AS i
 const token = await developmentToken(runtime, 'whale');
 serveUntilSigterm({ url, whaleId: whale!.id, token }, async () => {
   await gateway.stop();
-  await tiers.close();
+  await runtime.close();
   if (config.postgres.url) {
     const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
     await admin.connect();

@@ -7,5 +7,5 @@ const { url } = await gateway.start();
 process.stdout.write(`gateway listening on ${url}\n`);
 onShutdown(runtime.logger, async () => {
   await gateway.stop();
-  await runtime.tiers.close();
+  await runtime.close();
 });

@@ -13,6 +13,7 @@ import { AppError } from '../lib/errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../lib/logger.ts';
 import { createErrorReporter, createMetrics, type ErrorReporter, type Metrics } from '../lib/metrics.ts';
 import { collectDefaultMetrics } from 'prom-client';
+import { startTracing } from '../lib/tracing.ts';
 import type { StatementObserver } from '../stores/observer.ts';
 import { createTiers, type Tiers } from '../stores/tiers.ts';
 import { createSyncWorker, type SyncWorker } from '../sync-worker/worker.ts';
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly metrics: Metrics;
   readonly report: ErrorReporter;
   readonly tiers: Tiers;
+  /** Closes the tiers and flushes traces. */
+  close(): Promise<void>;
 }
 
 /** Reads the config; a bad value stops the process with a message naming the key (exit code 2). */
@@ -50,14 +53,24 @@ export async function openRuntime(options: {
   const metrics = createMetrics();
   if (options.processMetrics) collectDefaultMetrics({ register: metrics.registry });
   const report = createErrorReporter({ log: (m, f) => logger.warn(m, f), metrics });
+  const tracing = config.tracing.otlpEndpoint
+    ? await startTracing({
+        endpoint: config.tracing.otlpEndpoint,
+        serviceName: `${config.tracing.serviceName}-${options.name}`,
+      })
+    : undefined;
   const tiers = await createTiers({ config, logger, observer: options.observer, report });
+  const close = async () => {
+    await tiers.close();
+    await tracing?.stop();
+  };
   try {
     await prepareTiers({ tiers, config, logger: logger.child('migrate') });
   } catch (error) {
-    await tiers.close();
+    await close();
     throw error;
   }
-  return { config, logger, metrics, report, tiers };
+  return { config, logger, metrics, report, tiers, close };
 }
 
 /** Loads config from the environment, then opens the runtime (the entry points' start). */

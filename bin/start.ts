@@ -22,5 +22,5 @@ process.stdout.write(
 onShutdown(runtime.logger, async () => {
   await gateway.stop();
   await worker.stop();
-  await runtime.tiers.close();
+  await runtime.close();
 });

@@ -15,5 +15,5 @@ runtime.logger.info('worker health', { url: health.url });
 onShutdown(runtime.logger, async () => {
   await health.close();
   await worker.stop();
-  await runtime.tiers.close();
+  await runtime.close();
 });

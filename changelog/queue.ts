@@ -105,3 +105,24 @@ export async function redrive(db: Queryable, filter: { table?: string; seq?: str
   );
   return rows[0]?.n ?? 0;
 }
+
+/** A dead-lettered change, for operators. */
+export interface DeadLetterRow {
+  readonly sequence: string;
+  readonly table: string;
+  readonly operation: string;
+  readonly rowKey: string;
+  readonly error: string | null;
+  readonly attempts: number;
+  readonly at: Date;
+}
+
+/** Dead-lettered changes, oldest first. */
+export function deadLetters(db: Queryable, limit: number): Promise<DeadLetterRow[]> {
+  return db.query<DeadLetterRow>(
+    `SELECT seq::text AS sequence, table_name AS "table", operation, row_key AS "rowKey", error_message AS error,
+            retry_count AS attempts, "timestamp" AS at
+     FROM cdc.change_log WHERE dead_lettered ORDER BY seq LIMIT $1`,
+    [limit],
+  );
+}

@@ -119,3 +119,12 @@ export async function syncStatus(deps: {
     }),
   );
 }
+
+/** Share of the last hour's captured changes that failed at least once (0 when none were captured). */
+export async function changeErrorRate(db: Postgres): Promise<number> {
+  const [row] = await db.query<{ rate: number | null }>(
+    `SELECT (count(*) FILTER (WHERE retry_count > 0 OR dead_lettered))::float8 / nullif(count(*), 0) AS rate
+     FROM cdc.change_log WHERE "timestamp" > now() - interval '1 hour'`,
+  );
+  return row?.rate ?? 0;
+}

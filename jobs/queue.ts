@@ -6,7 +6,7 @@
  * Claiming uses `FOR UPDATE SKIP LOCKED`, so several workers split the queue; a running job's
  * worker heartbeats, and a job whose worker stopped heartbeating (it crashed) is queued again.
  */
-import type { Queryable } from '../stores/postgres.ts';
+import type { Postgres } from '../stores/postgres.ts';
 
 /** What a job does. */
 export type JobKind = 'BACKFILL' | 'VALIDATE' | 'RECONCILE';
@@ -42,7 +42,7 @@ const COLUMNS = `id::text AS id, kind, params, status, progress, result, error, 
   created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
 /** The queue's statements over one Postgres connection source. */
-export function createJobQueue(options: { db: Queryable }) {
+export function createJobQueue(options: { db: Postgres }) {
   const { db } = options;
   return {
     /** Queues a job and wakes a listening worker; returns the stored job. */
@@ -55,15 +55,53 @@ export function createJobQueue(options: { db: Queryable }) {
       return strip(job!);
     },
 
+    /**
+     * Queues a job unless one of this kind from `requestedBy` was queued less than `intervalMs`
+     * ago (scheduled work from several workers: one per interval). Returns the job, or null.
+     */
+    async enqueueIfDue<K extends JobKind>(
+      kind: K,
+      params: JobParams[K],
+      requestedBy: string,
+      intervalMs: number,
+    ): Promise<JobRecord | null> {
+      // The lock first, in its own statement: the check below then sees every job committed
+      // by another worker that held the lock before us (READ COMMITTED: a snapshot per statement).
+      const [job] = await db.transaction(async (tx) => {
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('ops.jobs:' || $1 || ':' || $2))`, [kind, requestedBy]);
+        return tx.query<JobRecord>(
+          `WITH j AS (
+             INSERT INTO ops.jobs (kind, params, requested_by)
+             SELECT $1, $2, $3
+             WHERE NOT EXISTS (
+               SELECT 1 FROM ops.jobs WHERE kind = $1 AND requested_by = $3
+                 AND created_at > now() - make_interval(secs => $4::float8 / 1000))
+             RETURNING *)
+           SELECT ${COLUMNS}, pg_notify('${JOBS_CHANNEL}', id::text) IS NULL AS _ FROM j`,
+          [kind, JSON.stringify(params), requestedBy, intervalMs],
+        );
+      });
+      return job ? strip(job) : null;
+    },
+
     /** One job, or null. */
     async get(id: string): Promise<JobRecord | null> {
       const [job] = await db.query<JobRecord>(`SELECT ${COLUMNS} FROM ops.jobs WHERE id = $1::bigint`, [id]);
       return job ?? null;
     },
 
+    /** The newest finished job of a kind, or null. */
+    async latestFinished(kind: JobKind): Promise<JobRecord | null> {
+      const [job] = await db.query<JobRecord>(
+        `SELECT ${COLUMNS} FROM ops.jobs j WHERE kind = $1 AND status IN ('SUCCEEDED', 'FAILED') ORDER BY j.id DESC LIMIT 1`,
+        [kind],
+      );
+      return job ?? null;
+    },
+
     /** The most recent jobs, newest first. */
     list(last: number): Promise<JobRecord[]> {
-      return db.query<JobRecord>(`SELECT ${COLUMNS} FROM ops.jobs ORDER BY id DESC LIMIT $1`, [last]);
+      return db.query<JobRecord>(`SELECT ${COLUMNS} FROM ops.jobs j ORDER BY j.id DESC LIMIT $1`, [last]);
     },
 
     /** Takes the oldest queued job for `workerId`, or null when none is queued. */

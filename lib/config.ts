@@ -111,6 +111,8 @@ export interface Config {
     /** Responses larger than this are not cached. */
     readonly maxEntryBytes: number;
   };
+  /** OpenTelemetry tracing: off unless an OTLP endpoint is configured. */
+  readonly tracing: { readonly otlpEndpoint: string | undefined; readonly serviceName: string };
   /** Load deterministic demo data into empty tiers at start. */
   readonly demoData: boolean;
   readonly cdc: {
@@ -229,6 +231,10 @@ export function loadConfig(env: Env, overrides: ConfigOverrides = {}): Config {
       enabled: read.bool('CACHE_ENABLED', true),
       consistencyWaitMs: read.int('CONSISTENCY_WAIT_MS', 2_000, { min: 0, max: 60_000 }),
       maxEntryBytes: read.int('CACHE_MAX_ENTRY_BYTES', 1024 * 1024, { min: 1_024, max: 64 * 1024 * 1024 }),
+    },
+    tracing: {
+      otlpEndpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+      serviceName: read.string('OTEL_SERVICE_NAME', 'yieldsensei'),
     },
     demoData: read.bool('DEMO_DATA', true),
     cdc: {

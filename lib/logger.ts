@@ -8,6 +8,7 @@
  */
 import pino from 'pino';
 import { currentScope } from './request-scope.ts';
+import { currentTraceId } from './tracing.ts';
 
 /** How much to log. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -86,8 +87,9 @@ export function createLogger(options: { level: LogLevel; namespace?: string; wri
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       mixin: () => {
         const scope = currentScope();
-        if (!scope) return {};
-        return scope.traceId ? { requestId: scope.requestId, traceId: scope.traceId } : { requestId: scope.requestId };
+        const traceId = currentTraceId();
+        if (!scope) return traceId ? { traceId } : {};
+        return traceId ? { requestId: scope.requestId, traceId } : { requestId: scope.requestId };
       },
     },
     destination,

@@ -8,8 +8,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** What is known of the current request. */
 export interface RequestScope {
   readonly requestId: string;
-  /** The OpenTelemetry trace id, when tracing is on. */
-  traceId?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

@@ -6,6 +6,7 @@
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { tierUnavailable } from '../lib/errors.ts';
+import { inSpan } from '../lib/tracing.ts';
 import type { StatementObserver } from './observer.ts';
 
 export interface Clickhouse {
@@ -27,7 +28,11 @@ export function chTime(date: Date): string {
 }
 
 function wrap(client: ClickHouseClient, kind: Clickhouse['kind'], observer: StatementObserver): Clickhouse {
-  const guard = async <T>(statement: string, run: () => Promise<T>): Promise<T> => {
+  const guard = <T>(statement: string, run: () => Promise<T>): Promise<T> =>
+    inSpan('clickhouse query', { 'db.system': 'clickhouse', 'db.statement': statement.slice(0, 500) }, () =>
+      guarded(statement, run),
+    );
+  const guarded = async <T>(statement: string, run: () => Promise<T>): Promise<T> => {
     observer('clickhouse', statement);
     try {
       return await run();

@@ -11,6 +11,7 @@ import { tierUnavailable } from '../lib/errors.ts';
 import { retry, type RetryPolicy } from '../lib/retry.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ErrorReporter } from '../lib/metrics.ts';
+import { inSpan } from '../lib/tracing.ts';
 import type { BusMessage, BusSubscription, EventBus } from './bus.ts';
 import type { StatementObserver } from './observer.ts';
 
@@ -91,15 +92,21 @@ export async function createKafkaBus(options: {
       if (messages.length === 0) return;
       options.observer('bus', `publish ${topic}`);
       await ensureTopics([prefixed(topic)]);
-      try {
-        await producer.send({
-          topic: prefixed(topic),
-          acks: -1,
-          messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        });
-      } catch (error) {
-        throw tierUnavailable('kafka', error);
-      }
+      await inSpan(
+        `kafka publish ${topic}`,
+        { 'messaging.system': 'kafka', 'messaging.destination': topic },
+        async () => {
+          try {
+            await producer.send({
+              topic: prefixed(topic),
+              acks: -1,
+              messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+            });
+          } catch (error) {
+            throw tierUnavailable('kafka', error);
+          }
+        },
+      );
     },
     async subscribe(sub): Promise<BusSubscription> {
       // Without a group, each subscriber gets a unique one: it then reads every partition,

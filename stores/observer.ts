@@ -1,5 +1,6 @@
 /** Statement instrumentation shared by every tier: counts what each tier was asked to do. */
 import { tierUnavailable } from '../lib/errors.ts';
+import { inSpan } from '../lib/tracing.ts';
 
 export type TierName = 'postgres' | 'clickhouse' | 'redis' | 'vector' | 'bus' | 'cache' | 'ratelimit';
 
@@ -30,12 +31,14 @@ export function createStatementCounter() {
  * TIER_UNAVAILABLE of `tier`, so callers fall back or retry without knowing the client.
  */
 export function statementRunner(observer: StatementObserver, counted: TierName, tier: string) {
-  return async <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
+  return <T>(statement: string, fn: () => Promise<T>): Promise<T> => {
     observer(counted, statement);
-    try {
-      return await fn();
-    } catch (error) {
-      throw tierUnavailable(tier, error);
-    }
+    return inSpan(`${tier} ${statement}`, { 'db.system': tier, 'db.operation': statement }, async () => {
+      try {
+        return await fn();
+      } catch (error) {
+        throw tierUnavailable(tier, error);
+      }
+    });
   };
 }

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { AppError, tierUnavailable } from '../lib/errors.ts';
 import { backoffDelayMs } from '../lib/retry.ts';
+import { inSpan } from '../lib/tracing.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { StatementObserver } from './observer.ts';
 
@@ -58,14 +59,16 @@ function wrap(client: pg.Pool | pg.PoolClient, observer: StatementObserver): Que
   return {
     async query<R extends object>(text: string, params: readonly unknown[] = []) {
       observer('postgres', text);
-      try {
-        // Unnamed statements on purpose: named (prepared) ones switch to generic plans after five
-        // runs, which made the worker's claim queries 4x slower under load (bench/results/cdc.json).
-        const result = await client.query<R>(text, params as unknown[]);
-        return result.rows;
-      } catch (error) {
-        throw classify(error);
-      }
+      return inSpan('postgres query', { 'db.system': 'postgresql', 'db.statement': text.slice(0, 500) }, async () => {
+        try {
+          // Unnamed statements on purpose: named (prepared) ones switch to generic plans after five
+          // runs, which made the worker's claim queries 4x slower under load (bench/results/cdc.json).
+          const result = await client.query<R>(text, params as unknown[]);
+          return result.rows;
+        } catch (error) {
+          throw classify(error);
+        }
+      });
     },
   };
 }

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cdcStats } from '../changelog/stats.ts';
+import { createJobQueue } from '../jobs/queue.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { checkReadiness } from '../stores/readiness.ts';
 import type { Tiers } from '../stores/tiers.ts';
@@ -36,12 +37,29 @@ export async function serveWorkerHealth(options: {
       if (req.url === '/health') {
         const readiness = await checkReadiness(options.tiers);
         const stats = await cdcStats(options.tiers).catch(() => undefined);
+        const validation = await createJobQueue({ db: options.tiers.postgres })
+          .latestFinished('VALIDATE')
+          .catch(() => null);
+        const verdict = validation?.result as { isValid?: boolean } | null | undefined;
+        const consistency = validation
+          ? {
+              jobId: validation.id,
+              status: validation.status,
+              isValid: verdict?.isValid ?? null,
+              checkedAt: validation.finishedAt,
+            }
+          : null;
         const degraded =
-          !readiness.ready || !stats || stats.deadLettered > 0 || (stats.bus === 'server' && !stats.kafkaConnected);
+          !readiness.ready ||
+          !stats ||
+          stats.deadLettered > 0 ||
+          (stats.bus === 'server' && !stats.kafkaConnected) ||
+          consistency?.isValid === false;
         return json(res, degraded ? 503 : 200, {
           status: degraded ? 'degraded' : 'ok',
           worker: options.worker.status(),
           tiers: readiness.tiers,
+          consistency,
           ...stats,
         });
       }

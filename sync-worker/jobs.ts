@@ -60,6 +60,8 @@ export function createJobRunner(options: {
   logger: Logger;
   handlers?: Partial<JobHandlers>;
   onFinished?: (kind: JobKind, outcome: 'succeeded' | 'failed') => void;
+  /** Queue a validation this often (the original design's checkInterval); 0: never. */
+  validateIntervalMs?: number;
 }) {
   const { queue, logger } = options;
   const handlers: Partial<JobHandlers> = { ...builtIn, ...options.handlers };
@@ -143,8 +145,17 @@ export function createJobRunner(options: {
 
   async function run(): Promise<void> {
     let lastStaleCheck = 0;
+    let lastSchedule = 0;
+    const interval = options.validateIntervalMs ?? 0;
     while (running) {
       try {
+        // Every worker asks; the queue lets one validation per interval through (a lock and a
+        // "queued since" check in one transaction), so several workers do not pile them up.
+        if (interval > 0 && Date.now() - lastSchedule > Math.min(interval, 60_000)) {
+          lastSchedule = Date.now();
+          const queued = await queue.enqueueIfDue('VALIDATE', {}, 'schedule', interval);
+          if (queued) logger.info('scheduled validation queued', { job: queued.id });
+        }
         if (Date.now() - lastStaleCheck > STALE_MS / 2) {
           lastStaleCheck = Date.now();
           const requeued = await queue.requeueStale(STALE_MS);

@@ -13,6 +13,8 @@ import type { Tiers } from '../stores/tiers.ts';
 export interface WorkerMetrics {
   batch(outcome: { claimed: number; processed: number; failed: number; deadLettered: number }, seconds: number): void;
   job(kind: string, outcome: 'succeeded' | 'failed'): void;
+  /** A validation's verdict, overall and per table (1 valid, 0 drift). */
+  verdict(report: { isValid: boolean; tables: ReadonlyArray<{ table: string; isValid: boolean }> }): void;
   /** Read at scrape time. */
   collectFrom(source: { listening: () => boolean; rebuilds: () => { redis: number; vector: number } }): void;
 }
@@ -46,6 +48,12 @@ export function createWorkerMetrics(metrics: Metrics, tiers: Tiers): WorkerMetri
     name: 'jobs_total',
     help: 'Jobs run by this worker, by kind and outcome',
     labelNames: ['kind', 'outcome'] as const,
+    registers,
+  });
+  const verdicts = new Gauge({
+    name: 'consistency_valid',
+    help: 'The latest consistency validation: 1 valid, 0 drift; scope "all" or a table',
+    labelNames: ['scope'] as const,
     registers,
   });
   let source: Parameters<WorkerMetrics['collectFrom']>[0] | undefined;
@@ -97,6 +105,10 @@ export function createWorkerMetrics(metrics: Metrics, tiers: Tiers): WorkerMetri
     },
     job(kind, outcome) {
       jobs.inc({ kind, outcome });
+    },
+    verdict(report) {
+      verdicts.set({ scope: 'all' }, report.isValid ? 1 : 0);
+      for (const t of report.tables) verdicts.set({ scope: t.table }, t.isValid ? 1 : 0);
     },
     collectFrom(from) {
       source = from;

@@ -26,6 +26,7 @@ import { backoffDelayMs } from '../lib/retry.ts';
 import type { Listener } from '../stores/postgres.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { createHotDataKeeper, type HotDataStatus } from './hot-data.ts';
+import { createConsistencyHandlers } from './consistency/jobs.ts';
 import { createJobRunner, type JobHandlers } from './jobs.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { createChangeProcessor, type BatchOutcome } from './processor.ts';
@@ -88,8 +89,9 @@ export function createSyncWorker(options: {
     tables,
     workerId,
     logger,
-    handlers: options.jobHandlers,
+    handlers: { ...createConsistencyHandlers({ onVerdict: (r) => metrics.verdict(r) }), ...options.jobHandlers },
     onFinished: (kind, outcome) => metrics.job(kind, outcome),
+    validateIntervalMs: config.worker.validateIntervalMs,
   });
   const hotData = createHotDataKeeper({ tiers, logger, checkIntervalMs: config.worker.hotDataCheckMs });
   let running = false;

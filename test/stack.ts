@@ -101,6 +101,8 @@ export async function startStack(
     CDC_POLL_INTERVAL_MS: '20',
     AUTH_JWT_SECRET: secret,
     NODE_ENV: 'test',
+    // Scheduled validations would run diffs in every test stack with a worker; tests queue their own.
+    VALIDATE_INTERVAL_MS: '0',
     ...options.env,
   };
   if (profile === 'real') {
@@ -195,7 +197,7 @@ export async function startStack(
     async stop() {
       await worker?.stop();
       await gateway.stop();
-      await tiers.close();
+      await runtime.close();
       await database?.drop();
       if (config.redis.url) await deleteKeys(config.redis.url, config.redis.keyPrefix);
     },

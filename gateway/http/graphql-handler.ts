@@ -13,6 +13,7 @@ import type http from 'node:http';
 import type { Config } from '../../lib/config.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { inSpan } from '../../lib/tracing.ts';
 import { ANONYMOUS, type Viewer } from '../../lib/viewer.ts';
 import type { Context } from '../../resolvers/context.ts';
 import type { RateLimiter } from '../../stores/rate-limiter.ts';
@@ -21,7 +22,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { ConsistencyGate } from '../cache/consistency.ts';
 import type { ResponseCache, CachePlan, ExecutionResult, RequestTracker } from '../cache/response-cache.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { isRefusal, type GraphQLRequest, type Pipeline } from '../pipeline/pipeline.ts';
+import { isRefusal, type GraphQLRequest, type Pipeline, type PreparedRequest } from '../pipeline/pipeline.ts';
 import { clientIp, header, readBody, send, sendErrors } from './respond.ts';
 
 const JSON_TYPES = /^application\/(json|graphql-response\+json)\s*(;|$)/i;
@@ -188,11 +189,45 @@ export function createGraphqlHandler(options: GraphqlHandlerOptions) {
       metrics.rejections.inc({ kind: String(prepared.errors[0]?.extensions['code'] ?? 'invalid') });
       return sendErrors(res, prepared.status, format(prepared.errors));
     }
+    // Checked after authorization, so a refusal says the same as for any other operation.
+    // Over HTTP a subscription's root field would run as a query's (its resolver has no value
+    // to give: an internal error); it is served over WebSocket on this path.
+    if (prepared.operation.operation === 'subscription') {
+      metrics.rejections.inc({ kind: 'transport' });
+      return sendErrors(res, 400, [badRequest('Subscriptions are served over WebSocket (graphql-ws) on this path')]);
+    }
+    // GraphQL over HTTP: a GET runs queries only. Apollo would refuse a mutation, but it is
+    // handed every request as a POST.
+    if (req.method === 'GET' && prepared.operation.operation !== 'query') {
+      metrics.rejections.inc({ kind: 'transport' });
+      return sendErrors(res, 405, [badRequest('Mutations must be sent with POST')], { allow: 'POST' });
+    }
+    const operationLabel = prepared.operationName ?? prepared.operation.name?.value ?? 'anonymous';
+    // One span per operation: the tier calls below are its children (lib/tracing.ts).
+    await inSpan(
+      `graphql ${prepared.operation.operation} ${operationLabel}`,
+      { 'graphql.operation.name': operationLabel, 'graphql.operation.type': prepared.operation.operation },
+      () => respond({ req, res, request, prepared, token, viewer, requestId, started, operationLabel }),
+    );
+  };
+
+  /** Answers a prepared request: from the cache, or by executing it (within the request timeout). */
+  async function respond(args: {
+    req: http.IncomingMessage;
+    res: http.ServerResponse;
+    request: GraphQLRequest;
+    prepared: PreparedRequest;
+    token: string | undefined;
+    viewer: Viewer;
+    requestId: string;
+    started: number;
+    operationLabel: string;
+  }): Promise<void> {
+    const { req, res, request, prepared, token, viewer, requestId, started, operationLabel } = args;
     const consistency =
       token === undefined
         ? undefined
         : { token, ...(await gate.waitFor(BigInt(token), config.cache.consistencyWaitMs)) };
-    const operationLabel = prepared.operationName ?? prepared.operation.name?.value ?? 'anonymous';
     const plan =
       req.method === 'POST' && prepared.operation.operation === 'query'
         ? cache.plan({
@@ -284,7 +319,7 @@ export function createGraphqlHandler(options: GraphqlHandlerOptions) {
         : result.headers,
     );
     res.end(result.body);
-  };
+  }
 
   function badRequest(message: string): GraphQLFormattedError {
     return formatError(

@@ -22,6 +22,7 @@ import type { Config } from '../../lib/config.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { runInScope } from '../../lib/request-scope.ts';
+import { inSpan } from '../../lib/tracing.ts';
 import { ANONYMOUS, type Viewer } from '../../lib/viewer.ts';
 import type { CacheHandle, Context, EventStreams } from '../../resolvers/context.ts';
 import type { Loaders } from '../../resolvers/loaders.ts';
@@ -263,13 +264,15 @@ export function attachSubscriptions(options: {
       },
       execute: (args) =>
         runInScope({ requestId: (args.contextValue as Context).requestId }, () =>
-          options.executor.execute({
-            document: args.document,
-            operationName: args.operationName,
-            variables: args.variableValues,
-            context: args.contextValue,
-            documentKey: (args.rootValue as { documentKey: string }).documentKey,
-          }),
+          inSpan(`graphql ${args.operationName ?? 'anonymous'}`, { 'graphql.transport': 'websocket' }, () =>
+            options.executor.execute({
+              document: args.document,
+              operationName: args.operationName,
+              variables: args.variableValues,
+              context: args.contextValue,
+              documentKey: (args.rootValue as { documentKey: string }).documentKey,
+            }),
+          ),
         ),
       subscribe: (args) =>
         runInScope({ requestId: (args.contextValue as Context).requestId }, () =>

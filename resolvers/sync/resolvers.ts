@@ -5,7 +5,9 @@
  * authorization table (admins).
  */
 import { replicatedTable } from '../../changelog/backfill.ts';
-import { cdcStats, syncStatus } from '../../changelog/stats.ts';
+import { deadLetters, redrive } from '../../changelog/queue.ts';
+import { cdcStats, changeErrorRate, syncStatus } from '../../changelog/stats.ts';
+import { checkReadiness } from '../../stores/readiness.ts';
 import type { JobRecord } from '../../jobs/queue.ts';
 import { badInput } from '../../lib/errors.ts';
 import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
@@ -39,6 +41,41 @@ export const syncResolvers: Resolvers = {
       return ctx.jobs.get(id);
     },
     jobs: (_, { last }, ctx) => ctx.jobs.list(intInRange(last, 20, { field: 'last', min: 1, max: 100 })),
+    deadLetters: (_, { first }, ctx) =>
+      deadLetters(ctx.tiers.postgres, intInRange(first, 20, { field: 'first', min: 1, max: 100 })) as never,
+    async health(_, __, ctx) {
+      const [readiness, stats, errorRate, sync, latest] = await Promise.all([
+        checkReadiness(ctx.tiers),
+        cdcStats(ctx.tiers).catch(() => undefined),
+        changeErrorRate(ctx.tiers.postgres).catch(() => 0),
+        syncStatus({ ...ctx.tiers, tables: ctx.tables }).catch(() => []),
+        ctx.jobs.latestFinished('VALIDATE').catch(() => null),
+      ]);
+      const verdict = latest?.status === 'SUCCEEDED' ? (latest.result as { isValid?: boolean } | null) : null;
+      const consistency =
+        latest && verdict && typeof verdict.isValid === 'boolean'
+          ? { isValid: verdict.isValid, jobId: latest.id, checkedAt: latest.finishedAt ?? latest.createdAt }
+          : null;
+      const deadLettered = stats?.deadLettered ?? 0;
+      const status = !readiness.ready ? 'DOWN' : deadLettered > 0 || consistency?.isValid === false ? 'DEGRADED' : 'OK';
+      return {
+        initialized: true,
+        status,
+        tiers: Object.entries(readiness.tiers).map(([name, t]) => ({
+          name,
+          status: t.status === 'up' ? 'UP' : 'DOWN',
+          kind: t.kind,
+          latencyMs: t.latencyMs,
+          error: t.error ?? null,
+        })),
+        kafkaConnected: stats?.kafkaConnected ?? false,
+        pendingChanges: stats?.pending ?? 0,
+        deadLettered,
+        errorRate,
+        syncStatus: sync,
+        consistency,
+      };
+    },
   },
   Mutation: {
     forceSync: (_, { table }, ctx) =>
@@ -48,8 +85,19 @@ export const syncResolvers: Resolvers = {
       const names = tables?.map((t, i) => capturedReplica(ctx, t, `tables[${i}]`));
       return ctx.jobs.enqueue('VALIDATE', names ? { tables: names } : {}, requester(ctx));
     },
-    reconcile: (_, { table, dryRun }, ctx) =>
-      ctx.jobs.enqueue('RECONCILE', { table: capturedReplica(ctx, table, 'table'), dryRun }, requester(ctx)),
+    async redriveDeadLetters(_, { table, sequence }, ctx) {
+      if (table != null) capturedReplica(ctx, table, 'table');
+      if (sequence != null && !/^[1-9]\d{0,18}$/.test(sequence)) {
+        throw badInput('INVALID_ARGUMENT', 'sequence must be a change sequence', { field: 'sequence' });
+      }
+      return redrive(ctx.tiers.postgres, { table: table ?? undefined, seq: sequence ?? undefined });
+    },
+    reconcile(_, { table, dryRun }, ctx) {
+      // asset_embeddings has no replica: its projection is the vector index, repaired the same way.
+      const embeddings = ctx.tables.find((t) => t.name === table && t.projection === 'embeddings');
+      const name = embeddings ? embeddings.name : capturedReplica(ctx, table, 'table');
+      return ctx.jobs.enqueue('RECONCILE', { table: name, dryRun }, requester(ctx));
+    },
   },
   Job: {
     // The stored result is plain JSON; its kind says which GraphQL type it is.

@@ -149,6 +149,45 @@ export type ConsistencyReport = {
   vector?: Maybe<VectorConsistency>;
 };
 
+/** The latest consistency verdict (from the newest finished validation job). */
+export type ConsistencyVerdict = {
+  __typename?: 'ConsistencyVerdict';
+  checkedAt: Scalars['DateTime']['output'];
+  isValid: Scalars['Boolean']['output'];
+  jobId: Scalars['ID']['output'];
+};
+
+/** A change that failed every attempt; it waits for an operator (redriveDeadLetters). */
+export type DeadLetter = {
+  __typename?: 'DeadLetter';
+  at: Scalars['DateTime']['output'];
+  attempts: Scalars['Int']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  operation: ChangeOperation;
+  rowKey: Scalars['String']['output'];
+  sequence: Scalars['String']['output'];
+  table: Scalars['String']['output'];
+};
+
+/** The integration's health (the original design's getHealthStatus). */
+export type Health = {
+  __typename?: 'Health';
+  consistency?: Maybe<ConsistencyVerdict>;
+  deadLettered: Scalars['Int']['output'];
+  /** Share of the last hour's captured changes that failed at least once (0..1). */
+  errorRate: Scalars['Float']['output'];
+  initialized: Scalars['Boolean']['output'];
+  kafkaConnected: Scalars['Boolean']['output'];
+  pendingChanges: Scalars['Int']['output'];
+  status: OverallStatus;
+  syncStatus: Array<TableSyncStatus>;
+  tiers: Array<TierHealth>;
+};
+
+export type HealthStatus =
+  | 'DOWN'
+  | 'UP';
+
 export type Holding = {
   __typename?: 'Holding';
   asset: Asset;
@@ -238,6 +277,8 @@ export type Mutation = {
   reconcile: Job;
   /** Records a transaction; valueUsd is amount x the asset's latest price. */
   recordTransaction: Transaction;
+  /** Admin: puts dead-lettered changes back in the queue (all, one table's, or one sequence); returns how many. */
+  redriveDeadLetters: Scalars['Int']['output'];
   /** Sets a position's quantity, creating the position if needed. */
   updateHolding: Holding;
   /** Admin: queues a validation of the derived tiers against Postgres (all replicated tables when none are named). */
@@ -271,6 +312,12 @@ export type MutationRecordTransactionArgs = {
 };
 
 
+export type MutationRedriveDeadLettersArgs = {
+  sequence?: InputMaybe<Scalars['String']['input']>;
+  table?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationUpdateHoldingArgs = {
   input: UpdateHoldingInput;
 };
@@ -288,6 +335,14 @@ export type OrphanCount = {
   relation: Scalars['String']['output'];
   sampleKeys: Array<Scalars['String']['output']>;
 };
+
+export type OverallStatus =
+  /** Serving, with something to look at. */
+  | 'DEGRADED'
+  /** A tier is down. */
+  | 'DOWN'
+  /** Every tier up, nothing dead-lettered, the last validation clean. */
+  | 'OK';
 
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -381,6 +436,10 @@ export type Query = {
   cacheStats: CacheStats;
   /** Admin: change data capture statistics. */
   cdcStats: CdcStats;
+  /** Admin: dead-lettered changes, oldest first (at most 100). */
+  deadLetters: Array<DeadLetter>;
+  /** Admin: the integration's health. */
+  health: Health;
   /** Admin: one job. */
   job?: Maybe<Job>;
   /** Admin: the most recent jobs, newest first (at most 100). */
@@ -406,6 +465,11 @@ export type Query = {
 
 export type QueryAssetArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryDeadLettersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -608,6 +672,17 @@ export type TableSyncStatus = {
   table: Scalars['String']['output'];
 };
 
+/** One tier as this gateway sees it now. */
+export type TierHealth = {
+  __typename?: 'TierHealth';
+  error?: Maybe<Scalars['String']['output']>;
+  /** server or embedded */
+  kind: Scalars['String']['output'];
+  latencyMs: Scalars['Float']['output'];
+  name: Scalars['String']['output'];
+  status: HealthStatus;
+};
+
 export type Transaction = {
   __typename?: 'Transaction';
   amount: Scalars['Decimal']['output'];
@@ -801,9 +876,13 @@ export type ResolversTypes = {
   CdcStats: ResolverTypeWrapper<CdcStats>;
   ChangeOperation: ChangeOperation;
   ConsistencyReport: ResolverTypeWrapper<ConsistencyReport>;
+  ConsistencyVerdict: ResolverTypeWrapper<ConsistencyVerdict>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeadLetter: ResolverTypeWrapper<DeadLetter>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Health: ResolverTypeWrapper<Health>;
+  HealthStatus: HealthStatus;
   Holding: ResolverTypeWrapper<HoldingRow>;
   HotDataConsistency: ResolverTypeWrapper<HotDataConsistency>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -817,6 +896,7 @@ export type ResolversTypes = {
   KeyDiff: ResolverTypeWrapper<KeyDiff>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   OrphanCount: ResolverTypeWrapper<OrphanCount>;
+  OverallStatus: OverallStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Portfolio: ResolverTypeWrapper<PortfolioParent>;
   PortfolioUpdate: ResolverTypeWrapper<DeliveredChange>;
@@ -835,6 +915,7 @@ export type ResolversTypes = {
   TableCdcStats: ResolverTypeWrapper<TableCdcStats>;
   TableConsistency: ResolverTypeWrapper<TableConsistency>;
   TableSyncStatus: ResolverTypeWrapper<TableSyncStatus>;
+  TierHealth: ResolverTypeWrapper<TierHealth>;
   Transaction: ResolverTypeWrapper<TransactionRow>;
   TransactionConnection: ResolverTypeWrapper<Omit<TransactionConnection, 'edges'> & { edges: Array<ResolversTypes['TransactionEdge']> }>;
   TransactionEdge: ResolverTypeWrapper<Omit<TransactionEdge, 'node'> & { node: ResolversTypes['Transaction'] }>;
@@ -857,9 +938,12 @@ export type ResolversParentTypes = {
   Candle: Candle;
   CdcStats: CdcStats;
   ConsistencyReport: ConsistencyReport;
+  ConsistencyVerdict: ConsistencyVerdict;
   DateTime: Scalars['DateTime']['output'];
+  DeadLetter: DeadLetter;
   Decimal: Scalars['Decimal']['output'];
   Float: Scalars['Float']['output'];
+  Health: Health;
   Holding: HoldingRow;
   HotDataConsistency: HotDataConsistency;
   ID: Scalars['ID']['output'];
@@ -888,6 +972,7 @@ export type ResolversParentTypes = {
   TableCdcStats: TableCdcStats;
   TableConsistency: TableConsistency;
   TableSyncStatus: TableSyncStatus;
+  TierHealth: TierHealth;
   Transaction: TransactionRow;
   TransactionConnection: Omit<TransactionConnection, 'edges'> & { edges: Array<ResolversParentTypes['TransactionEdge']> };
   TransactionEdge: Omit<TransactionEdge, 'node'> & { node: ResolversParentTypes['Transaction'] };
@@ -982,13 +1067,41 @@ export type ConsistencyReportResolvers<ContextType = Context, ParentType extends
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ConsistencyVerdictResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ConsistencyVerdict'] = ResolversParentTypes['ConsistencyVerdict']> = {
+  checkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  isValid?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  jobId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
 
+export type DeadLetterResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeadLetter'] = ResolversParentTypes['DeadLetter']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  operation?: Resolver<ResolversTypes['ChangeOperation'], ParentType, ContextType>;
+  rowKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sequence?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Decimal'], any> {
   name: 'Decimal';
 }
+
+export type HealthResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Health'] = ResolversParentTypes['Health']> = {
+  consistency?: Resolver<Maybe<ResolversTypes['ConsistencyVerdict']>, ParentType, ContextType>;
+  deadLettered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  errorRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  initialized?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  kafkaConnected?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  pendingChanges?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['OverallStatus'], ParentType, ContextType>;
+  syncStatus?: Resolver<Array<ResolversTypes['TableSyncStatus']>, ParentType, ContextType>;
+  tiers?: Resolver<Array<ResolversTypes['TierHealth']>, ParentType, ContextType>;
+};
 
 export type HoldingResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Holding'] = ResolversParentTypes['Holding']> = {
   asset?: Resolver<ResolversTypes['Asset'], ParentType, ContextType>;
@@ -1039,6 +1152,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   purgeCache?: Resolver<ResolversTypes['Int'], ParentType, ContextType, Partial<MutationPurgeCacheArgs>>;
   reconcile?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationReconcileArgs, 'dryRun' | 'table'>>;
   recordTransaction?: Resolver<ResolversTypes['Transaction'], ParentType, ContextType, RequireFields<MutationRecordTransactionArgs, 'input'>>;
+  redriveDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType, Partial<MutationRedriveDeadLettersArgs>>;
   updateHolding?: Resolver<ResolversTypes['Holding'], ParentType, ContextType, RequireFields<MutationUpdateHoldingArgs, 'input'>>;
   validateConsistency?: Resolver<ResolversTypes['Job'], ParentType, ContextType, Partial<MutationValidateConsistencyArgs>>;
 };
@@ -1108,6 +1222,8 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   asset?: Resolver<Maybe<ResolversTypes['Asset']>, ParentType, ContextType, RequireFields<QueryAssetArgs, 'id'>>;
   cacheStats?: Resolver<ResolversTypes['CacheStats'], ParentType, ContextType>;
   cdcStats?: Resolver<ResolversTypes['CdcStats'], ParentType, ContextType>;
+  deadLetters?: Resolver<Array<ResolversTypes['DeadLetter']>, ParentType, ContextType, RequireFields<QueryDeadLettersArgs, 'first'>>;
+  health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   job?: Resolver<Maybe<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobArgs, 'id'>>;
   jobs?: Resolver<Array<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobsArgs, 'last'>>;
   marketData?: Resolver<Array<ResolversTypes['Candle']>, ParentType, ContextType, RequireFields<QueryMarketDataArgs, 'assetId' | 'interval'>>;
@@ -1186,6 +1302,14 @@ export type TableSyncStatusResolvers<ContextType = Context, ParentType extends R
   table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type TierHealthResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TierHealth'] = ResolversParentTypes['TierHealth']> = {
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['HealthStatus'], ParentType, ContextType>;
+};
+
 export type TransactionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Transaction'] = ResolversParentTypes['Transaction']> = {
   amount?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   asset?: Resolver<ResolversTypes['Asset'], ParentType, ContextType>;
@@ -1253,8 +1377,11 @@ export type Resolvers<ContextType = Context> = {
   Candle?: CandleResolvers<ContextType>;
   CdcStats?: CdcStatsResolvers<ContextType>;
   ConsistencyReport?: ConsistencyReportResolvers<ContextType>;
+  ConsistencyVerdict?: ConsistencyVerdictResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeadLetter?: DeadLetterResolvers<ContextType>;
   Decimal?: GraphQLScalarType;
+  Health?: HealthResolvers<ContextType>;
   Holding?: HoldingResolvers<ContextType>;
   HotDataConsistency?: HotDataConsistencyResolvers<ContextType>;
   IngestResult?: IngestResultResolvers<ContextType>;
@@ -1278,6 +1405,7 @@ export type Resolvers<ContextType = Context> = {
   TableCdcStats?: TableCdcStatsResolvers<ContextType>;
   TableConsistency?: TableConsistencyResolvers<ContextType>;
   TableSyncStatus?: TableSyncStatusResolvers<ContextType>;
+  TierHealth?: TierHealthResolvers<ContextType>;
   Transaction?: TransactionResolvers<ContextType>;
   TransactionConnection?: TransactionConnectionResolvers<ContextType>;
   TransactionEdge?: TransactionEdgeResolvers<ContextType>;

@@ -4,7 +4,9 @@
 #   node bin/gateway.ts   (default)  GraphQL gateway on $PORT (4000)
 #   node bin/worker.ts               sync worker (health on $WORKER_HEALTH_PORT, 4001)
 #   node bin/migrate.ts              applies pending migrations, then exits
-# docker-compose.yml runs all three against real Postgres/ClickHouse/Redis/Qdrant/Kafka.
+# docker-compose.yml runs them against real Postgres/ClickHouse/Redis/Qdrant/Kafka: migrate
+# once, two gateways, one worker. With NODE_ENV=production every role needs a token key
+# (AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_PUBLIC_KEY): lib/config.ts refuses to start without.
 #
 # No build step: Node 24 runs the .ts sources as they are (type stripping is on by
 # default since Node 23.6 / 22.18; the code is erasable-syntax-only, see tsconfig.json).
@@ -68,11 +70,12 @@ USER node
 
 EXPOSE 4000
 
-# Liveness of the gateway's HTTP server (GET /health answers 200 once it listens).
-# The other roles run the same image: docker-compose.yml checks the worker on its own
-# health port (WORKER_HEALTH_PORT, 4001) and turns the check off for migrate.
+# Readiness of the gateway (GET /readyz: 200 when every tier answers, else 503), sent by
+# the image's own Node: the slim base has no curl or wget. The other roles run the same
+# image: docker-compose.yml checks the worker on its own port (WORKER_HEALTH_PORT, 4001)
+# and turns the check off for migrate.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # The app handles SIGTERM/SIGINT itself (bin/runtime.ts: graceful stop, then exit).
 CMD ["node", "bin/gateway.ts"]

@@ -58,7 +58,7 @@ export function createRouter(options: {
   return (req, res) => {
     const clientId = header(req, 'x-request-id');
     const requestId = (clientId && /^[\w.:-]{1,128}$/.test(clientId) && clientId) || randomUUID();
-    runInScope({ requestId }, () =>
+    void runInScope({ requestId }, () =>
       route(req, res, requestId).catch((error: unknown) => {
         logger.error('request failed', { error });
         if (!res.headersSent) {

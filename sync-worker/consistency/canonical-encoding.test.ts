@@ -10,7 +10,7 @@ import type { ColumnSpec, TableSpec } from '../../domain/tables.ts';
 import { AppError } from '../../lib/errors.ts';
 import { canonicalEncoding, type ReplicatedTable } from './canonical-encoding.ts';
 import { diffTable } from './diff-table.ts';
-import { openTestTiers, type TestTiers } from './test-tiers.ts';
+import { openTestTiers, type TestTiers } from '../../test/consistency-tiers.ts';
 
 const col = (name: string, kind: ColumnSpec['kind'], nullable = true): ColumnSpec => ({ name, kind, nullable });
 const probe = (replica: string): ReplicatedTable => ({

@@ -1,7 +1,7 @@
 /** findOrphans on real Postgres: rows written with foreign-key triggers bypassed are found, per relation. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { findOrphans } from './find-orphans.ts';
-import { openTestTiers, seedSource, withoutTriggers, type TestTiers } from './test-tiers.ts';
+import { openTestTiers, seedSource, withoutTriggers, type TestTiers } from '../../test/consistency-tiers.ts';
 
 let tiers: TestTiers;
 beforeAll(async () => {

@@ -19,7 +19,7 @@ import {
   seedSource,
   type InjectedDrift,
   type TestTiers,
-} from './test-tiers.ts';
+} from '../../test/consistency-tiers.ts';
 
 const transactions = tableSpec('transaction_history') as ReplicatedTable;
 const protocols = tableSpec('protocols') as ReplicatedTable;

@@ -6,16 +6,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { backfillTable } from '../../changelog/backfill.ts';
-import { installCapture } from '../../changelog/capture.ts';
-import { replicatedTables, tableSpec, TABLES } from '../../domain/tables.ts';
-import { createLogger } from '../../lib/logger.ts';
-import { migrate } from '../../migrations/migrate.ts';
-import { chTime, createEmbeddedClickhouse, type Clickhouse } from '../../stores/clickhouse.ts';
-import { createStatementCounter } from '../../stores/observer.ts';
-import { createServerPostgres, type Postgres, type Queryable } from '../../stores/postgres.ts';
-import { services } from '../../test/services.ts';
-import type { ReplicatedTable } from './canonical-encoding.ts';
+import { backfillTable } from '../changelog/backfill.ts';
+import { installCapture } from '../changelog/capture.ts';
+import { replicatedTables, tableSpec, TABLES } from '../domain/tables.ts';
+import { createLogger } from '../lib/logger.ts';
+import { migrate } from '../migrations/migrate.ts';
+import { chTime, createEmbeddedClickhouse, type Clickhouse } from '../stores/clickhouse.ts';
+import { createStatementCounter } from '../stores/observer.ts';
+import { createServerPostgres, type Postgres, type Queryable } from '../stores/postgres.ts';
+import { services } from './services.ts';
+import type { ReplicatedTable } from '../sync-worker/consistency/canonical-encoding.ts';
 
 /** Opened tiers and how to drop them. */
 export interface TestTiers {

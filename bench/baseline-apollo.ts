@@ -1,8 +1,8 @@
 /**
  * The peer baseline, in its own process: a stock Apollo Server 5 (startStandaloneServer,
  * graphql-js, default plugins) serving the same portfolio shape from in-memory data, no
- * database. Prints one JSON line with its URL. Mirrors the "Apollo Server 5, no cache" row of
- * shared/FACTS.md, measured here side by side with our gateway.
+ * database. Prints one JSON line with its URL: the stock peer the gateway is measured against,
+ * side by side in the same run.
  *
  * BASELINE_CACHE=1 turns on Apollo's own full response cache: @apollo/server-plugin-response-cache
  * (default in-memory cache) with every field cacheable for 60 s via ApolloServerPluginCacheControl.

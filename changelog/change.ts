@@ -1,8 +1,10 @@
 /** A captured change as the worker handles it. */
 import type { ChangeEvent, RowDoc } from '../domain/events.ts';
 
+/** What a change did to its row. */
 export type Operation = ChangeEvent['operation'];
 
+/** A captured change as the worker handles it. */
 export interface Change {
   readonly id: string;
   /** Position in the change log; per row, the order of commits. Carried as a string (bigint). */

@@ -17,6 +17,7 @@ import type { Change } from './change.ts';
 const CHANGE_COLUMNS = `c.id::text AS id, c.seq::text AS seq, c.table_name AS "table", c.operation, c.row_key AS "rowKey",
   c.old_record AS before, c.new_record AS after, c."timestamp", c.transaction_id AS "transactionId", c.retry_count AS "retryCount"`;
 
+/** Claims up to `batchSize` changes in sequence order, keeping per-row order (see the file comment). */
 export async function claimBatch(tx: Queryable, batchSize: number): Promise<Change[]> {
   const locked = await tx.query<Change>(
     `SELECT ${CHANGE_COLUMNS}
@@ -49,6 +50,7 @@ export async function claimBatch(tx: Queryable, batchSize: number): Promise<Chan
   return locked.filter((c) => eligible.has(c.seq));
 }
 
+/** Marks changes processed, inside the claiming transaction, once every sink took them. */
 export async function markProcessed(tx: Queryable, seqs: readonly string[]): Promise<void> {
   if (seqs.length === 0) return;
   await tx.query(

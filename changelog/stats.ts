@@ -17,11 +17,13 @@ export interface CdcCounts {
   readonly changesPerSecond: number;
 }
 
+/** The counters of one captured table. */
 export interface TableCdcStats extends CdcCounts {
   readonly table: string;
   readonly lastProcessedAt: Date | null;
 }
 
+/** The counters of every captured table, and their sum. */
 export interface CdcStats extends CdcCounts {
   readonly tables: TableCdcStats[];
   readonly kafkaConnected: boolean;
@@ -29,6 +31,7 @@ export interface CdcStats extends CdcCounts {
   readonly bus: 'server' | 'embedded';
 }
 
+/** Pending, processed, failed and dead-lettered changes, lag and throughput, per table. */
 export async function cdcStats(deps: { postgres: Postgres; bus: EventBus }): Promise<CdcStats> {
   const rows = await deps.postgres.query<{
     table: string;
@@ -78,6 +81,7 @@ export async function cdcStats(deps: { postgres: Postgres; bus: EventBus }): Pro
   };
 }
 
+/** A replicated table and its replica: current row counts. */
 export interface TableSyncStatus {
   readonly table: string;
   readonly replica: string;

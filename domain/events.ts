@@ -5,6 +5,7 @@
 
 import type { RowDoc } from './rows.ts';
 
+/** Re-exported: the documents events carry. */
 export type { RowDoc };
 
 /** One change of a captured row, on its table's topic, keyed by the row's primary key. */

@@ -13,6 +13,7 @@ import type { PriceEvent } from './events.ts';
 import { MARKET_TOPIC } from './topics.ts';
 import type { ErrorReporter } from '../lib/metrics.ts';
 
+/** A price tick as a client sends it (unvalidated). */
 export interface TickInput {
   readonly assetId: unknown;
   readonly price: unknown;
@@ -20,6 +21,7 @@ export interface TickInput {
   readonly timestamp?: unknown;
 }
 
+/** A validated price tick. */
 export interface Tick {
   readonly assetId: string;
   readonly price: string;

@@ -7,6 +7,7 @@ import type { Clickhouse } from '../stores/clickhouse.ts';
 import type { HotStore } from '../stores/hot.ts';
 import type { ErrorReporter } from '../lib/metrics.ts';
 
+/** An asset's latest price and 24 h change, as kept hot. */
 export interface PriceStats {
   readonly price: string;
   /** Percent change over 24 h, 6 places; null without a tick 24 h ago. */
@@ -15,6 +16,7 @@ export interface PriceStats {
   readonly ts: string;
 }
 
+/** The hot-data key of an asset's latest price. */
 export const priceKey = (assetId: string) => `price:${assetId}`;
 
 /** How long a hot price lives without a refresh; the ClickHouse fallback covers expiry. */

@@ -31,6 +31,7 @@ export interface GraphiqlExample {
   readonly variables?: Readonly<Record<string, unknown>>;
 }
 
+/** What the GraphiQL page is built with. */
 export interface GraphiqlOptions {
   /** Path of the GraphQL endpoint, for HTTP and for graphql-ws alike. */
   readonly endpointPath: string;
@@ -46,6 +47,7 @@ export interface GraphiqlOptions {
   readonly defaultHeaders?: Readonly<Record<string, string>>;
 }
 
+/** The page and its static assets. */
 export interface GraphiqlAssets {
   /** The HTML page for the GraphQL endpoint at `endpointPath`. */
   readonly html: string;

@@ -148,6 +148,7 @@ export interface Config {
   };
 }
 
+/** An environment, as entry points pass `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Deep-partial overrides, for tests and embedding. */

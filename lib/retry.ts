@@ -14,6 +14,7 @@ export interface RetryPolicy {
   readonly factor: number;
 }
 
+/** The policy used when a caller names none. */
 export const defaultRetryPolicy: RetryPolicy = {
   maxAttempts: 5,
   initialDelayMs: 50,

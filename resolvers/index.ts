@@ -22,6 +22,7 @@ function mergeResolvers(...maps: Resolvers[]): Resolvers {
   return out as Resolvers;
 }
 
+/** Every resolver of the schema. */
 export const resolvers: Resolvers = {
   Decimal: DecimalScalar,
   DateTime: DateTimeScalar,
@@ -36,4 +37,5 @@ export const resolvers: Resolvers = {
 };
 
 export { createLoaders, type Loaders } from './loaders.ts';
+/** Re-exported for the gateway. */
 export type { Context, EventStreams } from './context.ts';

@@ -57,4 +57,5 @@ export function createLoaders(options: {
   return { ...pg, ...ch, ...redis, ...vector };
 }
 
+/** The loaders of one request. */
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -24,6 +24,7 @@ function parseDecimalInput(value: unknown): string {
   return canonical(value);
 }
 
+/** Exact decimals, strings on the wire. */
 export const DecimalScalar = new GraphQLScalarType<string, string>({
   name: 'Decimal',
   serialize: (value) => canonical(String(value)),
@@ -45,6 +46,7 @@ function parseDateInput(value: unknown): Date {
   return date;
 }
 
+/** Instants, ISO-8601 strings in UTC on the wire. */
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(String(value)).toISOString()),

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** The SDL of every .graphql file of this folder, in name order. */
 export function loadTypeDefs(): string {
   return readdirSync(here)
     .filter((f) => f.endsWith('.graphql'))

@@ -6,6 +6,7 @@
 import type { ErrorReporter } from '../lib/metrics.ts';
 import type { StatementObserver } from './observer.ts';
 
+/** A message to publish. */
 export interface OutgoingMessage {
   /** Partitioning key: all events of one row share it, so Kafka keeps them in order. */
   readonly key: string;
@@ -13,6 +14,7 @@ export interface OutgoingMessage {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** A message as consumed, with where it sits in its partition. */
 export interface BusMessage extends OutgoingMessage {
   readonly topic: string;
   readonly partition: number;
@@ -23,6 +25,7 @@ export interface BusMessage extends OutgoingMessage {
 /** Per topic, per partition: an offset (a decimal string). */
 export type Offsets = ReadonlyMap<string, ReadonlyMap<number, string>>;
 
+/** A running subscription. */
 export interface BusSubscription {
   stop(): Promise<void>;
   /**
@@ -41,6 +44,7 @@ export interface ReplayRange {
   readonly to: string;
 }
 
+/** What to consume and how. */
 export interface SubscribeOptions {
   readonly topics: readonly string[];
   /**
@@ -53,6 +57,7 @@ export interface SubscribeOptions {
   readonly onMessages: (messages: readonly BusMessage[]) => Promise<void>;
 }
 
+/** The event tier. */
 export interface EventBus {
   readonly kind: 'server' | 'embedded';
   /** Resolves once the broker acknowledged every message (acks=all on Kafka). */

@@ -14,6 +14,7 @@
 import { statementRunner, type StatementObserver } from './observer.ts';
 import { closeRedis, connectRedis, type RedisOptions } from './redis.ts';
 
+/** A stored answer. */
 export interface CacheEntry {
   /** The serialized GraphQL response, exactly as first sent. */
   readonly body: string;
@@ -21,6 +22,7 @@ export interface CacheEntry {
   readonly maxAgeMs: number;
 }
 
+/** What the cache holds. */
 export interface CacheUsage {
   readonly entries: number;
   readonly bytes: number;
@@ -28,6 +30,7 @@ export interface CacheUsage {
   readonly expired: number;
 }
 
+/** The response cache's storage. */
 export interface CacheStore {
   readonly kind: 'server' | 'embedded';
   get(id: string): Promise<CacheEntry | null>;
@@ -167,10 +170,10 @@ export async function createServerCacheStore(
   };
 }
 
-/** In-process stand-in: the same semantics in Maps, least recently stored dropped past `maxEntries`. */
 /** Entries the in-process cache keeps; the least recently stored goes first. */
 const EMBEDDED_MAX_ENTRIES = 10_000;
 
+/** In-process stand-in (no REDIS_URL): the same semantics in Maps, least recently stored dropped past a bound. */
 export function createEmbeddedCacheStore(options: { observer: StatementObserver }): CacheStore {
   const entries = new Map<string, { entry: CacheEntry; size: number; tags: readonly string[] }>();
   const byTag = new Map<string, Set<string>>();

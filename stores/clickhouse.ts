@@ -9,6 +9,7 @@ import { tierUnavailable } from '../lib/errors.ts';
 import { inSpan } from '../lib/tracing.ts';
 import type { StatementObserver } from './observer.ts';
 
+/** The ClickHouse tier. */
 export interface Clickhouse {
   readonly kind: 'server' | 'embedded';
   /** Runs a SELECT with `{name:Type}` parameters and returns its rows. */

@@ -34,6 +34,7 @@ function toBusMessage(topic: string, partition: number, m: KafkaMessage): BusMes
   };
 }
 
+/** Connects the producer and admin client; consumers connect per subscription. */
 export async function createKafkaBus(options: {
   brokers: readonly string[];
   clientId: string;

@@ -2,11 +2,13 @@
 import { tierUnavailable } from '../lib/errors.ts';
 import { inSpan } from '../lib/tracing.ts';
 
+/** The tiers statements are counted for. */
 export type TierName = 'postgres' | 'clickhouse' | 'redis' | 'vector' | 'bus' | 'cache' | 'ratelimit';
 
 /** Called once per statement sent to a tier (one SQL statement, one Redis command, one search batch). */
 export type StatementObserver = (tier: TierName, statement: string) => void;
 
+/** An observer that counts nothing. */
 export const noopObserver: StatementObserver = () => {};
 
 /** Collects statements per tier: the batching tests and the bench read it. */

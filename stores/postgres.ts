@@ -29,7 +29,8 @@ export interface Postgres extends Queryable {
   readonly kind: 'server' | 'embedded';
   /**
    * Whether NOTIFY reaches a LISTEN-ing connection. It does on a server; pglite-socket
-   * does not deliver notifications, so embedded consumers must poll (shared/FACTS.md).
+   * does not deliver notifications (a LISTEN-ing pg client received nothing when another
+   * connection notified), so embedded consumers must poll.
    */
   readonly supportsNotify: boolean;
   /** The connection string, for tools (`migrate`). */

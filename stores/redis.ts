@@ -8,6 +8,7 @@
 import { Redis } from 'ioredis';
 import { tierUnavailable } from '../lib/errors.ts';
 
+/** How to reach Redis. */
 export interface RedisOptions {
   readonly url: string;
   readonly keyPrefix: string;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { badInput, tierUnavailable } from '../lib/errors.ts';
 import { statementRunner, type StatementObserver } from './observer.ts';
 
+/** An asset's embedding. */
 export interface VectorPoint {
   readonly id: string;
   readonly vector: readonly number[];
@@ -19,12 +20,14 @@ export interface VectorPoint {
 export type VectorQuery =
   { readonly vector: readonly number[]; readonly limit: number } | { readonly id: string; readonly limit: number };
 
+/** One neighbour found. */
 export interface VectorMatch {
   readonly id: string;
   /** Cosine similarity, 1 = same direction. */
   readonly score: number;
 }
 
+/** The vector tier. */
 export interface VectorIndex {
   readonly kind: 'server' | 'embedded';
   readonly dimensions: number;

@@ -12,6 +12,7 @@
 import { isApplied } from '../../changelog/sequences.ts';
 import type { Postgres } from '../../stores/postgres.ts';
 
+/** What waiting for a consistency token gave. */
 export interface ConsistencyResult {
   readonly applied: boolean;
   readonly waitedMs: number;

@@ -6,6 +6,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { Context } from '../../resolvers/index.ts';
 import type { RequestTracker } from './response-cache.ts';
 
+/** Creates the Apollo plugin reporting errors and consistency to the response cache. */
 export function cachePlugin(): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {

@@ -25,8 +25,10 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 
+/** Whether an answer may be shared between viewers. */
 export type CacheScope = 'PUBLIC' | 'PRIVATE';
 
+/** How long an answer may be cached, and for whom. */
 export interface CachePolicy {
   /** 0: not cacheable. */
   readonly maxAgeMs: number;
@@ -169,4 +171,5 @@ export function createPolicyReader(schema: GraphQLSchema) {
   };
 }
 
+/** The policy reader's interface. */
 export type PolicyReader = ReturnType<typeof createPolicyReader>;

@@ -29,6 +29,7 @@ import type { ConsistencyResult } from './consistency.ts';
 
 type EvictionReason = 'event' | 'mutation' | 'expired' | 'purge';
 
+/** What the cache keys an answer on. */
 export interface CacheRequest {
   readonly query: string;
   readonly operationName?: string | null;
@@ -42,6 +43,7 @@ export interface CacheRequest {
   readonly fresh: boolean;
 }
 
+/** How the cache treats one request. */
 export interface CachePlan {
   /** The entry's key; undefined when this request neither reads nor stores (a bypass, a consistency token). */
   readonly id: string | undefined;
@@ -63,6 +65,7 @@ export interface RequestTracker extends CacheHandle {
   consistency: (ConsistencyResult & { token: string }) | undefined;
 }
 
+/** An executed answer, as the cache stores and sends it. */
 export interface ExecutionResult {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -83,6 +86,7 @@ function stableJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
+/** Creates the response cache over a store (see the file comment for its guarantees). */
 export function createResponseCache(options: {
   store: CacheStore;
   policies: PolicyReader;

@@ -2,6 +2,7 @@
 export { checkRequest, type CheckedRequest } from './check-request.ts';
 export { createQueryLimits, type CostRequest, type QueryLimits } from './create-query-limits.ts';
 export { createLimitedSubscribe } from './create-limited-subscribe.ts';
+/** How a field is priced. */
 export type { FieldCost } from './field-cost.ts';
 export { measureOperations, type DocumentMeasures, type OperationMeasures } from './measure-operations.ts';
 export { PRODUCT_FIELD_COSTS } from './product-field-costs.ts';

@@ -1,6 +1,7 @@
 /** Subscription positions: per partition, the next offset to serve, as an opaque token. */
 import { badInput } from '../../lib/errors.ts';
 
+/** Per partition, the next offset to serve. */
 export type Vector = Map<number, bigint>;
 
 /** "p:offset" pairs, base64url-encoded so clients treat the token as opaque. */

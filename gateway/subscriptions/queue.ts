@@ -9,9 +9,11 @@
  */
 import { AppError } from '../../lib/errors.ts';
 
+/** What a full queue does with one more event. */
 export type OverflowPolicy<T> =
   { readonly kind: 'coalesce'; readonly keyOf: (event: T) => string } | { readonly kind: 'close' };
 
+/** A bounded queue read as an async iterator. */
 export interface EventQueue<T> extends AsyncIterableIterator<T> {
   /** Adds an event; never blocks. */
   push(event: T): void;
@@ -19,6 +21,7 @@ export interface EventQueue<T> extends AsyncIterableIterator<T> {
   readonly overflowed: number;
 }
 
+/** Creates a queue of `capacity` events with its overflow policy. */
 export function createEventQueue<T>(options: {
   capacity: number;
   policy: OverflowPolicy<T>;

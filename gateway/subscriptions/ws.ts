@@ -214,6 +214,13 @@ export function attachSubscriptions(options: {
       async onSubscribe(ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> {
         const connection = ctx.extra;
         const viewer = connection.viewer ?? ANONYMOUS;
+        // The socket outlives the check at ConnectionInit: a user deleted since then is refused
+        // at the next operation, as over HTTP (a Map lookup while the answer is cached).
+        if (viewer.kind === 'user' && !(await options.activeUsers.exists(viewer.userId))) {
+          metrics.rejections.inc({ kind: 'unauthenticated' });
+          connection.socket.close(UNAUTHORIZED, "The token's user no longer exists");
+          return refuse(new AppError({ code: 'UNAUTHENTICATED', message: "The token's user no longer exists" }));
+        }
         if (config.rateLimit.enabled) {
           const [subject, ip] = await Promise.all([
             viewer.kind === 'user' ? options.rateLimiter.consume('subject', viewer.userId) : undefined,

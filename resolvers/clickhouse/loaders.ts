@@ -32,6 +32,7 @@ export interface CandleKey {
 /** Analytics series cover the last 30 days. */
 export const ANALYTICS_WINDOW_MS = 30 * 24 * 3600 * 1000;
 
+/** The ClickHouse loaders of one request. */
 export function createClickhouseLoaders(options: { clickhouse: Clickhouse; batch: boolean; now?: () => number }) {
   const { clickhouse, batch } = options;
   const since = () => new Date((options.now ?? Date.now)() - ANALYTICS_WINDOW_MS);
@@ -76,4 +77,5 @@ export function createClickhouseLoaders(options: { clickhouse: Clickhouse; batch
   return { candles, protocolVolume, protocolTvl, positions, activity };
 }
 
+/** The ClickHouse loaders' types. */
 export type ClickhouseLoaders = ReturnType<typeof createClickhouseLoaders>;

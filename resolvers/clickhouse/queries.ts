@@ -1,10 +1,12 @@
 /** ClickHouse statements of the analytics fields; every value is a `{name:Type}` parameter. */
 import { chTime, type Clickhouse } from '../../stores/clickhouse.ts';
 
+/** Candle intervals. */
 export type IntervalName = 'MINUTE' | 'HOUR' | 'DAY';
 
 const CANDLE_TABLE: Record<IntervalName, string> = { MINUTE: 'candles_1m', HOUR: 'candles_1h', DAY: 'candles_1d' };
 
+/** One OHLCV candle. */
 export interface CandleRow {
   readonly bucket: Date;
   readonly open: string;
@@ -40,6 +42,7 @@ export async function queryCandles(
   return rows.map((r) => ({ ...r, bucket: new Date(Number(r.bucket_ms)), trades: Number(r.trades) }));
 }
 
+/** One day of a protocol's volume. */
 export interface VolumeRow {
   readonly day: Date;
   readonly volumeUsd: string;
@@ -65,6 +68,7 @@ export async function queryProtocolVolume(
   }));
 }
 
+/** One TVL sample of a protocol. */
 export interface TvlRow {
   readonly ts: Date;
   readonly tvlUsd: string;

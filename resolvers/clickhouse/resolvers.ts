@@ -14,6 +14,7 @@ const INTERVAL_MS: Record<IntervalName, number> = { MINUTE: 60_000, HOUR: 3_600_
 /** Most candles one request may ask for. */
 const MAX_CANDLES = 10_000;
 
+/** Resolvers of the fields ClickHouse serves. */
 export const clickhouseResolvers: Resolvers = {
   Query: {
     async marketData(_, { assetId, interval, from, to }, ctx) {

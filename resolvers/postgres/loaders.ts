@@ -15,6 +15,7 @@ import {
 } from '../../domain/rows.ts';
 import type { TransactionCursor } from './cursor.ts';
 
+/** One requested page of a user's transactions. */
 export interface TransactionPageKey {
   readonly userId: string;
   /** Rows to fetch: the page size plus one, to learn whether a next page exists. */
@@ -28,6 +29,7 @@ const pageKeyString = (k: TransactionPageKey) =>
 /** A page row with its time in exact microseconds, for the next cursor. */
 export type TransactionPageRow = TransactionRow & { readonly occurredAtUs: string };
 
+/** The Postgres loaders of one request. */
 export function createPostgresLoaders(options: { postgres: Postgres; batch: boolean }) {
   const { postgres, batch } = options;
 
@@ -178,4 +180,5 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
   return { users, usersByHandle, assets, protocols, holdingsByUser, transactionPages };
 }
 
+/** The Postgres loaders' types. */
 export type PostgresLoaders = ReturnType<typeof createPostgresLoaders>;

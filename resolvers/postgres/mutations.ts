@@ -64,6 +64,7 @@ async function priceOf(ctx: Context, assetId: string): Promise<string> {
   return stats.get(assetId)?.price ?? '0';
 }
 
+/** Records a transaction of the caller, valued at amount x latest price. */
 export async function recordTransaction(ctx: Context, input: RecordTransactionInput): Promise<TransactionRow> {
   const userId = parseUserId(input.userId, 'input.userId');
   const assetId = parseSlugId(input.assetId, 'input.assetId');
@@ -97,6 +98,7 @@ export async function recordTransaction(ctx: Context, input: RecordTransactionIn
   }
 }
 
+/** Sets a position's quantity, creating the position if needed. */
 export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Promise<HoldingRow> {
   const userId = parseUserId(input.userId, 'input.userId');
   const assetId = parseSlugId(input.assetId, 'input.assetId');

@@ -30,6 +30,7 @@ export async function portfolioOf(ctx: Context, userId: string): Promise<Portfol
   return { userId, holdings: (await ctx.loaders.holdingsByUser.load(userId)) ?? [] };
 }
 
+/** Resolvers of the fields Postgres serves. */
 export const postgresResolvers: Resolvers = {
   Query: {
     async user(_, { id, handle }, ctx) {

@@ -22,4 +22,5 @@ export function createRedisLoaders(options: {
   return { priceStats };
 }
 
+/** The price loaders' types. */
 export type RedisLoaders = ReturnType<typeof createRedisLoaders>;

@@ -8,6 +8,7 @@ import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
 /** A tag as domain/cache-tags.ts writes them: `Type:id`. */
 const TAG = /^[A-Z][A-Za-z]*:[^\s]{1,200}$/;
 
+/** Resolvers of the fields Redis serves, and the cache's admin fields. */
 export const redisResolvers: Resolvers = {
   Query: {
     cacheStats: (_, __, ctx) => ctx.cache.stats(),

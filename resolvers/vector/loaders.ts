@@ -3,11 +3,13 @@ import DataLoader from 'dataloader';
 import type { VectorIndex } from '../../stores/vector.ts';
 import type { SimilarParent } from '../parents.ts';
 
+/** The k nearest neighbours of one asset. */
 export interface SimilarKey {
   readonly assetId: string;
   readonly k: number;
 }
 
+/** The vector loaders of one request. */
 export function createVectorLoaders(options: { vector: VectorIndex; batch: boolean }) {
   const similar = new DataLoader<SimilarKey, SimilarParent[], string>(
     async (keys) => {
@@ -19,4 +21,5 @@ export function createVectorLoaders(options: { vector: VectorIndex; batch: boole
   return { similar };
 }
 
+/** The vector loaders' types. */
 export type VectorLoaders = ReturnType<typeof createVectorLoaders>;

@@ -4,6 +4,7 @@ import { assertVector } from '../../stores/vector.ts';
 import type { Resolvers } from '../../schema/generated/resolvers-types.ts';
 import { exactlyOne, intInRange } from '../args.ts';
 
+/** Resolvers of the fields the vector index serves. */
 export const vectorResolvers: Resolvers = {
   Query: {
     async similarAssets(_, { assetId, embedding, k }, ctx) {

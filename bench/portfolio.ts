@@ -88,7 +88,15 @@ async function rawHttpBaseline(): Promise<Row> {
   }
 }
 
+/** `--only <text>`: run just the rows whose name contains it (quick checks; a full run compares all). */
+const only = (() => {
+  const i = process.argv.indexOf('--only');
+  return i > 0 ? process.argv[i + 1] : undefined;
+})();
+
 async function measure(name: string, env: Record<string, string>, script?: string): Promise<Row> {
+  if (only && !name.includes(only))
+    return { name, requestsPerSec: 0, p50Ms: 0, p99Ms: 0, errors: 0, non2xx: 0, bytesPerResponse: 0 };
   const { child, url, whaleId, token } = await startServer(env, script);
   try {
     const body = JSON.stringify({ query: PORTFOLIO_QUERY, variables: { u: whaleId } });
@@ -137,7 +145,7 @@ rows.push(
 );
 rows.push(await measure('portfolio, real tiers, cached in Redis', { BENCH_PROFILE: 'real' }));
 
-saveResults('portfolio', { connections, durationSec: duration, query: PORTFOLIO_QUERY, rows });
+if (!only) saveResults('portfolio', { connections, durationSec: duration, query: PORTFOLIO_QUERY, rows });
 console.log(`Machine: ${machineLine}; autocannon -c ${connections} -d ${duration}, same box\n`);
 console.log('| run | req/s | p50 ms | p99 ms | errors | non-2xx | bytes/resp |\n|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows)

@@ -5,7 +5,7 @@
  * response cache's and the subscriptions' counters.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Metrics } from '../lib/metrics.ts';
+import { oncePerRegistry, type Metrics } from '../lib/metrics.ts';
 
 /** Distinct operation names labelled; later ones count as "other" (clients choose names: keep the series bounded). */
 const MAX_OPERATION_LABELS = 200;
@@ -24,16 +24,9 @@ export interface GatewayMetrics {
   }): void;
 }
 
-/** The gateway metrics of a registry: registered once, shared by every gateway of the process (tests run two). */
-const perRegistry = new WeakMap<Metrics['registry'], GatewayMetrics>();
-
-/** Registers the gateway's families on `metrics.registry` (once per registry). */
+/** Registers the gateway's families on `metrics.registry` (once per registry: tests run two gateways). */
 export function createGatewayMetrics(metrics: Metrics): GatewayMetrics {
-  const existing = perRegistry.get(metrics.registry);
-  if (existing) return existing;
-  const created = register(metrics);
-  perRegistry.set(metrics.registry, created);
-  return created;
+  return oncePerRegistry(metrics.registry, 'gateway', () => register(metrics));
 }
 
 function register(metrics: Metrics): GatewayMetrics {

@@ -320,6 +320,13 @@ function invalid(key: string, value: string, expected: string): AppError {
   });
 }
 
+/** A comma-separated list, items trimmed, empty items dropped. */
+const split = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 function reader(env: Env) {
   const raw = (key: string): string | undefined => {
     const value = env[key]?.trim();
@@ -380,29 +387,16 @@ function reader(env: Env) {
     origins(key: string): string[] {
       const value = raw(key);
       if (value === undefined) return [];
-      const items = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      for (const item of items) {
-        let parsed: URL | undefined;
-        try {
-          parsed = new URL(item);
-        } catch {
-          parsed = undefined;
-        }
-        if (!parsed || parsed.origin !== item)
-          throw invalid(key, value, 'a comma-separated list of origins such as https://app.example.com');
-      }
+      const items = split(value);
+      const isOrigin = (item: string) => URL.canParse(item) && new URL(item).origin === item;
+      if (!items.every(isOrigin))
+        throw invalid(key, value, 'a comma-separated list of origins such as https://app.example.com');
       return items;
     },
     identifiers(key: string): string[] | undefined {
       const value = raw(key);
       if (value === undefined) return undefined;
-      const items = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const items = split(value);
       if (items.length === 0 || items.some((item) => !/^[a-z_][a-z0-9_]{0,62}$/.test(item))) {
         throw invalid(key, value, 'a comma-separated list of lower-case table names');
       }
@@ -411,10 +405,7 @@ function reader(env: Env) {
     list(key: string): string[] | undefined {
       const value = raw(key);
       if (value === undefined) return undefined;
-      const items = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const items = split(value);
       if (items.length === 0 || items.some((item) => !/^[^\s:]+:\d+$/.test(item)))
         throw invalid(key, value, 'a comma-separated list of host:port');
       return items;

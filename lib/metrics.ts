@@ -24,6 +24,20 @@ export function createMetrics(): Metrics {
   return { registry, handledErrors };
 }
 
+const registered = new WeakMap<Registry, Map<string, unknown>>();
+
+/**
+ * The metric families `name` registers on `registry`, created once per registry: a process
+ * may build two gateways or workers on one registry (tests do), and prom-client refuses a
+ * family registered twice.
+ */
+export function oncePerRegistry<T>(registry: Registry, name: string, create: () => T): T {
+  let byName = registered.get(registry);
+  if (!byName) registered.set(registry, (byName = new Map()));
+  if (!byName.has(name)) byName.set(name, create());
+  return byName.get(name) as T;
+}
+
 /**
  * Reports an error that is handled (a fallback answers instead): logged and counted, never
  * swallowed. `component` names where, e.g. `prices.refill`.

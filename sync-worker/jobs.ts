@@ -11,6 +11,7 @@ import type { JobKind, JobQueue, JobRecord } from '../jobs/queue.ts';
 import type { Config } from '../lib/config.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import { createSleeper } from '../lib/sleeper.ts';
 import type { Tiers } from '../stores/tiers.ts';
 
 /** What a handler gets besides its job. */
@@ -67,25 +68,9 @@ export function createJobRunner(options: {
   const handlers: Partial<JobHandlers> = { ...builtIn, ...options.handlers };
   let running = false;
   let loop: Promise<void> | undefined;
-  let wakeUp: (() => void) | undefined;
-  let woken = false;
+  const sleeper = createSleeper();
   /** Aborted by stop(); a new one per start(), so a restarted runner runs jobs again. */
   let abort = new AbortController();
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) {
-        woken = false;
-        return resolve();
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
 
   async function runOne(job: JobRecord): Promise<void> {
     const handler = handlers[job.kind];
@@ -169,7 +154,7 @@ export function createJobRunner(options: {
       } catch (error) {
         logger.warn('job queue unavailable; retrying', { error });
       }
-      await sleep(options.config.worker.jobPollIntervalMs);
+      await sleeper.sleep(options.config.worker.jobPollIntervalMs);
     }
   }
 
@@ -182,13 +167,12 @@ export function createJobRunner(options: {
     },
     /** Looks for a job now (a NOTIFY on enqueue). */
     wake(): void {
-      if (wakeUp) wakeUp();
-      else woken = true;
+      sleeper.wake();
     },
     async stop(): Promise<void> {
       running = false;
       abort.abort();
-      wakeUp?.();
+      sleeper.wake(true);
       await loop;
     },
   };

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { cdcStats } from '../changelog/stats.ts';
-import type { Metrics } from '../lib/metrics.ts';
+import { oncePerRegistry, type Metrics } from '../lib/metrics.ts';
 import type { Tiers } from '../stores/tiers.ts';
 
 /** What the worker records. */
@@ -19,12 +19,12 @@ export interface WorkerMetrics {
   collectFrom(source: { listening: () => boolean; rebuilds: () => { redis: number; vector: number } }): void;
 }
 
-const perRegistry = new WeakMap<Metrics['registry'], WorkerMetrics>();
-
 /** Registers the worker's families on `metrics.registry` (once per registry: tests run several workers). */
 export function createWorkerMetrics(metrics: Metrics, tiers: Tiers): WorkerMetrics {
-  const existing = perRegistry.get(metrics.registry);
-  if (existing) return existing;
+  return oncePerRegistry(metrics.registry, 'worker', () => register(metrics, tiers));
+}
+
+function register(metrics: Metrics, tiers: Tiers): WorkerMetrics {
   const registers = [metrics.registry];
   const changes = new Counter({
     name: 'cdc_changes_total',
@@ -114,6 +114,5 @@ export function createWorkerMetrics(metrics: Metrics, tiers: Tiers): WorkerMetri
       source = from;
     },
   };
-  perRegistry.set(metrics.registry, created);
   return created;
 }

@@ -23,6 +23,7 @@ import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { backoffDelayMs } from '../lib/retry.ts';
+import { createSleeper } from '../lib/sleeper.ts';
 import type { Listener } from '../stores/postgres.ts';
 import type { Tiers } from '../stores/tiers.ts';
 import { createHotDataKeeper, type HotDataStatus } from './hot-data.ts';
@@ -96,46 +97,24 @@ export function createSyncWorker(options: {
   const hotData = createHotDataKeeper({ tiers, logger, checkIntervalMs: config.worker.hotDataCheckMs });
   let running = false;
   let loop: Promise<void> | undefined;
-  let wakeUp: ((reason: 'notify' | 'recovered' | 'stop') => void) | undefined;
   let listener: Listener | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let consecutiveOutages = 0;
 
-  // A notification that arrives while a batch runs (no sleep to cut short) is remembered, so
-  // the next sleep ends at once: a change committed while the last batch found nothing is
-  // claimed now, not one poll interval later.
-  let notified = false;
-  const wake = (reason: 'notify' | 'recovered') => {
-    if (wakeUp) wakeUp(reason);
-    else notified = true;
-  };
-  /** `wakeable: false` (an outage's back-off): only a recovery or stop() ends it early, not every commit. */
-  const sleep = (ms: number, wakeable = true) =>
-    new Promise<void>((resolve) => {
-      if (wakeable && notified) {
-        notified = false;
-        return resolve();
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = (reason) => {
-        if (wakeable || reason !== 'notify') done();
-      };
-    });
+  // Woken by NOTIFY (ordinary) and by a reopened LISTEN or stop() (urgent: they also end an
+  // outage's back-off). A notification during a batch is remembered (lib/sleeper.ts).
+  const sleeper = createSleeper();
+  const sleep = sleeper.sleep;
 
   async function listen(): Promise<void> {
     if (!tiers.postgres.supportsNotify) return;
     try {
       listener = await tiers.postgres.listen({
         channels: ['cdc_change', JOBS_CHANNEL],
-        onNotify: (channel) => (channel === JOBS_CHANNEL ? jobs.wake() : wake('notify')),
+        onNotify: (channel) => (channel === JOBS_CHANNEL ? jobs.wake() : sleeper.wake()),
         // Notifications sent while the connection was down are lost: look for work now.
         onReconnect: () => {
-          wake('recovered');
+          sleeper.wake(true);
           jobs.wake();
         },
       });
@@ -248,7 +227,7 @@ export function createSyncWorker(options: {
       // Idempotent: the batch in hand finishes (or rolls back), nothing is claimed after.
       stopping ??= (async () => {
         running = false;
-        wakeUp?.('stop');
+        sleeper.wake(true);
         await loop;
         if (pruneTimer) clearInterval(pruneTimer);
         await jobs.stop();

@@ -19,6 +19,9 @@ import { columns, type HoldingRow, type TransactionRow } from '../../domain/rows
 
 const TX_HASH = /^0x[0-9a-f]{64}$/;
 
+/** The input field each foreign-key column comes from, for NOT_FOUND errors. */
+const INPUT_FIELDS = { user_id: 'input.userId', asset_id: 'input.assetId', protocol_id: 'input.protocolId' };
+
 /** Maps a Postgres foreign-key violation (SQLSTATE 23503) to the argument that caused it. */
 function foreignKeyError(error: unknown, fields: Record<string, string>): unknown {
   const pgError = error as { code?: string; constraint?: string };
@@ -90,11 +93,7 @@ export async function recordTransaction(ctx: Context, input: RecordTransactionIn
       return row!;
     });
   } catch (error) {
-    throw foreignKeyError(error, {
-      user_id: 'input.userId',
-      asset_id: 'input.assetId',
-      protocol_id: 'input.protocolId',
-    });
+    throw foreignKeyError(error, INPUT_FIELDS);
   }
 }
 
@@ -120,10 +119,6 @@ export async function updateHolding(ctx: Context, input: UpdateHoldingInput): Pr
       return row!;
     });
   } catch (error) {
-    throw foreignKeyError(error, {
-      user_id: 'input.userId',
-      asset_id: 'input.assetId',
-      protocol_id: 'input.protocolId',
-    });
+    throw foreignKeyError(error, INPUT_FIELDS);
   }
 }

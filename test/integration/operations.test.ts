@@ -11,7 +11,7 @@ import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { runInScope } from '../../lib/request-scope.ts';
 import { inSpan } from '../../lib/tracing.ts';
-import { startStack, type Stack } from '../stack.ts';
+import { startStack, until, type Stack } from '../stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -54,9 +54,10 @@ describe('/metrics', () => {
     expect(after.has('graphql_subscriptions_open')).toBe(true);
     // The worker's families, in the same process here (npm start runs both).
     await stack.tiers.postgres.query(`UPDATE protocols SET tvl_usd = tvl_usd + 1 WHERE id = 'curve'`);
-    await new Promise((r) => setTimeout(r, 500));
-    const worker = await scrape();
-    expect(value(worker, 'cdc_changes_total{outcome="processed"}')).toBeGreaterThanOrEqual(1);
+    const worker = await until('the change counted', async () => {
+      const s = await scrape();
+      return value(s, 'cdc_changes_total{outcome="processed"}') >= 1 && s;
+    });
     expect(worker.has('cdc_table{table="protocols",measure="pending"}')).toBe(true);
     expect(worker.has('cdc_listening')).toBe(true);
   });

@@ -76,17 +76,20 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function rawHttpBaseline(): Promise<Row> {
-  const payload = JSON.stringify({ data: { hello: 'world' } });
+/** Raw Node HTTP answering every request with `payload`: the machine's ceiling for those bytes. */
+async function rawHttpBaseline(name: string, payload: string | Buffer): Promise<Row> {
   const server = http.createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(payload));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
   try {
-    return await load('raw Node http, fixed JSON (ceiling)', `http://127.0.0.1:${port}/`);
+    return await load(name, `http://127.0.0.1:${port}/`);
   } finally {
     server.close();
   }
 }
+
+/** The bytes of the cached portfolio answer (from the gateway on real tiers), for the raw baseline. */
+let portfolioBytes: Buffer | undefined;
 
 /** `--only <text>`: run just the rows whose name contains it (quick checks; a full run compares all). */
 const only = (() => {
@@ -109,13 +112,22 @@ async function measure(name: string, env: Record<string, string>, script?: strin
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body,
     });
+    portfolioBytes ??= Buffer.from(
+      await (
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body,
+        })
+      ).arrayBuffer(),
+    );
     return await load(name, url, body, token);
   } finally {
     await stopServer(child);
   }
 }
 
-const rows: Row[] = [await rawHttpBaseline()];
+const rows: Row[] = [await rawHttpBaseline('raw Node http, fixed small JSON', JSON.stringify({ data: { hello: 'world' } }))];
 // Peers serving the same shape from in-memory data, without and with their response cache.
 for (const [peer, script] of [
   ['stock Apollo Server 5', 'baseline-apollo.ts'],
@@ -144,6 +156,8 @@ rows.push(
   }),
 );
 rows.push(await measure('portfolio, real tiers, cached in Redis', { BENCH_PROFILE: 'real' }));
+// The goal's yardstick: raw Node HTTP serving the very bytes of the cached portfolio answer.
+if (portfolioBytes) rows.push(await rawHttpBaseline('raw Node http, the same bytes as the portfolio answer', portfolioBytes));
 
 if (!only) saveResults('portfolio', { connections, durationSec: duration, query: PORTFOLIO_QUERY, rows });
 console.log(`Machine: ${machineLine}; autocannon -c ${connections} -d ${duration}, same box\n`);

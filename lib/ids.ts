@@ -2,6 +2,9 @@
 import { badInput } from './errors.ts';
 
 const USER_ID = /^[1-9]\d{0,17}$/;
+
+/** Whether a value is a user id (a positive integer of at most 18 digits, as a string). */
+export const isUserId = (value: unknown): value is string => typeof value === 'string' && USER_ID.test(value);
 const SLUG_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** User ids are positive integers (Postgres bigint identity), carried as strings. */

@@ -5,6 +5,7 @@
  * a Map lookup, and concurrent first uses of a token share one verification.
  */
 import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { isUserId } from '../../lib/ids.ts';
 import { AuthError, type AuthFailure } from './auth-error.ts';
 import { resolveKeySource, type KeySource } from './key-source.ts';
 import { integerIn, invalidOption, nonEmptyString } from './options.ts';
@@ -52,8 +53,6 @@ const SCHEME = 'bearer ';
 const MAX_AUTHORIZATION_LENGTH = 8192;
 /** JWS compact serialization: three base64url parts (RFC 7515 §7.1); an empty signature reaches jose, which refuses its `alg`. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-/** User ids are positive integers (Postgres bigint identity), as lib/ids.ts checks them. */
-const USER_ID = /^[1-9]\d{0,17}$/;
 
 /** jose's claim failures, by claim, as our reasons. */
 const CLAIM_REASONS: Readonly<Record<string, AuthFailure>> = {
@@ -144,7 +143,7 @@ function viewerOf(payload: JWTPayload): UserViewer {
   const { sub, jti, exp } = payload;
   // No role claim grants the least: an identity provider that knows nothing of roles issues users.
   const role = payload['role'] ?? 'user';
-  if (typeof sub !== 'string' || !USER_ID.test(sub)) throw new AuthError({ reason: 'subject' });
+  if (!isUserId(sub)) throw new AuthError({ reason: 'subject' });
   if (!isRole(role)) throw new AuthError({ reason: 'role' });
   if (typeof exp !== 'number' || (jti !== undefined && typeof jti !== 'string'))
     throw new AuthError({ reason: 'claims' });

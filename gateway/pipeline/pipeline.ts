@@ -23,14 +23,9 @@ import { authorizeOperation } from '../authorization/authorize.ts';
 import type { QueryLimits } from '../limits/index.ts';
 import { createDocumentCache } from './documents.ts';
 import type { PersistedQueries } from './persisted.ts';
+import type { GraphQLRequest } from './request.ts';
 
-/** A GraphQL request as a transport received it. */
-export interface GraphQLRequest {
-  readonly query?: string | undefined;
-  readonly operationName?: string | null | undefined;
-  readonly variables?: Readonly<Record<string, unknown>> | null | undefined;
-  readonly extensions?: Readonly<Record<string, unknown>> | null | undefined;
-}
+export type { GraphQLRequest };
 
 /** A request that passed every check: ready for the cache and the executor. */
 export interface PreparedRequest {

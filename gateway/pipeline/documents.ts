@@ -3,7 +3,10 @@
  * over and over, and parsing and validating the portfolio query on every request costs more
  * than serving a cached answer. Validation runs graphql-js's specified rules plus ours: the
  * query limits (linear in the document), NUL characters, and no introspection where it is
- * switched off. The result of a text never changes, so failures are memoized too.
+ * switched off. Only documents that passed are memoized: a refused one keeps its whole
+ * validation alive (errors hold AST nodes and stack traces; 70 to 270 KB for a hostile document
+ * of 100 bytes to 2 KB), so an attacker varying the text of refused documents would make the
+ * memo hold hundreds of megabytes; refusing again costs what the limits allow, a few ms at most.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -69,7 +72,7 @@ export function createDocumentCache(options: { schema: GraphQLSchema; limits: Qu
   }
 
   return {
-    /** The prepared document of `text` (memoized). */
+    /** The prepared document of `text` (memoized when it passed). */
     get(text: string): PreparedDocument {
       const found = memo.get(text);
       if (found) {
@@ -78,7 +81,7 @@ export function createDocumentCache(options: { schema: GraphQLSchema; limits: Qu
         return found;
       }
       const prepared = prepareText(text);
-      if (text.length <= MAX_MEMOIZED_CHARS) {
+      if (!prepared.errors && text.length <= MAX_MEMOIZED_CHARS) {
         memo.set(text, prepared);
         if (memo.size > MAX_DOCUMENTS) memo.delete(memo.keys().next().value as string);
       }

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { AppError, badInput } from '../../lib/errors.ts';
 import type { ErrorReporter } from '../../lib/metrics.ts';
 import type { CacheStore } from '../../stores/cache.ts';
-import type { GraphQLRequest } from './pipeline.ts';
+import type { GraphQLRequest } from './request.ts';
 
 /** How persisted operations are handled. */
 export type PersistedMode = 'apq' | 'allowlist' | 'off';
@@ -69,7 +69,8 @@ export function createPersistedQueries(options: {
   return {
     async resolve(request) {
       const ext = request.extensions?.['persistedQuery'] as { version?: unknown; sha256Hash?: unknown } | undefined;
-      const text = typeof request.query === 'string' ? request.query : undefined;
+      // graphql-ws requires `query` to be a string: a socket sends "" with a hash alone.
+      const text = typeof request.query === 'string' && !(request.query === '' && ext) ? request.query : undefined;
       if (ext === undefined || ext === null) {
         if (text === undefined) throw badInput('BAD_REQUEST', 'The request has no query', { field: 'query' });
         if (mode === 'allowlist' && !allowed.has(text)) throw notAllowed();

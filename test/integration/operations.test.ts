@@ -46,7 +46,9 @@ describe('/metrics', () => {
     await demo.gql(q);
     await stack.gql(`{ portfolio(userId: "1") { totalValueUsd } }`); // refused: anonymous
     const after = await scrape();
-    expect(value(after, 'graphql_operations_total{operation="DemoAssets"')).toBe(value(before, 'graphql_operations_total{operation="DemoAssets"') + 2);
+    expect(value(after, 'graphql_operations_total{operation="DemoAssets"')).toBe(
+      value(before, 'graphql_operations_total{operation="DemoAssets"') + 2,
+    );
     expect(value(after, 'graphql_operations_total{operation="DemoAssets",outcome="cached"}')).toBeGreaterThanOrEqual(1);
     expect(value(after, 'graphql_operation_duration_seconds_count{operation="DemoAssets"')).toBeGreaterThanOrEqual(2);
     expect(value(after, 'graphql_rejections_total')).toBeGreaterThan(value(before, 'graphql_rejections_total'));
@@ -129,7 +131,10 @@ describe('tracing (OpenTelemetry, OTLP over HTTP)', () => {
     const lines: string[] = [];
     const config = loadConfig({ ...envOf(stack), OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
     const runtime = await openRuntime({ name: 'traced', config, logLevel: 'silent' });
-    const gateway = await buildGateway({ ...runtime, logger: createLogger({ level: 'info', write: (l) => lines.push(l) }) });
+    const gateway = await buildGateway({
+      ...runtime,
+      logger: createLogger({ level: 'info', write: (l) => lines.push(l) }),
+    });
     const { url } = await gateway.start();
     try {
       const token = await stack.token('demo');
@@ -137,11 +142,16 @@ describe('tracing (OpenTelemetry, OTLP over HTTP)', () => {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'cache-control': 'no-cache' },
-        body: JSON.stringify({ query: `query Traced($u: ID!) { portfolio(userId: $u) { holdings { asset { latestPrice } } } }`, variables: { u: demoId } }),
+        body: JSON.stringify({
+          query: `query Traced($u: ID!) { portfolio(userId: $u) { holdings { asset { latestPrice } } } }`,
+          variables: { u: demoId },
+        }),
       });
       expect(res.status).toBe(200);
       // A line logged inside a span carries its trace id.
-      await inSpan('probe', {}, async () => createLogger({ level: 'info', write: (l) => lines.push(l) }).info('inside a span'));
+      await inSpan('probe', {}, async () =>
+        createLogger({ level: 'info', write: (l) => lines.push(l) }).info('inside a span'),
+      );
     } finally {
       await gateway.stop();
       await runtime.close(); // flushes the spans

@@ -7,7 +7,12 @@ import { noopObserver } from './observer.ts';
 import { createEmbeddedRateLimiter, createServerRateLimiter, type RateLimiter } from './rate-limiter.ts';
 
 const prefix = `ys-test-rl-${randomBytes(4).toString('hex')}:`;
-const budgets = { subject: { points: 3, durationSec: 60 }, ip: { points: 5, durationSec: 60 } };
+const budgets = {
+  subject: { points: 3, durationSec: 60 },
+  ip: { points: 5, durationSec: 60 },
+  wide: { points: 200, durationSec: 60 },
+};
+let storeCalls = 0;
 const limiters: Array<[string, () => Promise<RateLimiter>]> = [
   ['embedded', async () => createEmbeddedRateLimiter({ budgets })],
   [
@@ -18,7 +23,10 @@ const limiters: Array<[string, () => Promise<RateLimiter>]> = [
         keyPrefix: prefix,
         timeoutMs: 1_000,
         budgets,
-        observer: noopObserver,
+        observer: (tier, op) => {
+          noopObserver(tier, op);
+          storeCalls++;
+        },
       }),
   ],
 ];
@@ -48,6 +56,38 @@ describe.each(limiters)('rate limiter (%s)', (_, open) => {
       for (let i = 0; i < 6; i++) outcomes.push((await (i % 2 ? a : b).consume('subject', key)).allowed);
       // Redis is one budget for both; two in-process limiters are two budgets (one per process).
       expect(outcomes.filter(Boolean).length).toBe(a.kind === 'server' ? 3 : 6);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('admits exactly a wide budget from one instance while asking the store once per slice of it', async () => {
+    const limiter = await open();
+    try {
+      const before = storeCalls;
+      const key = `wide-${randomBytes(3).toString('hex')}`;
+      const outcomes = await Promise.all(Array.from({ length: 250 }, () => limiter.consume('wide', key)));
+      expect(outcomes.filter((o) => o.allowed).length).toBe(200);
+      expect(outcomes.at(-1)!.retryAfterMs).toBeGreaterThan(0);
+      // A twentieth of the budget per call, and nothing more once it is spent.
+      if (limiter.kind === 'server') expect(storeCalls - before).toBeLessThanOrEqual(21);
+    } finally {
+      await limiter.close();
+    }
+  });
+
+  it('never admits more than a wide budget shared by two instances', async () => {
+    const [a, b] = [await open(), await open()];
+    try {
+      const key = `wide-shared-${randomBytes(3).toString('hex')}`;
+      let allowed = 0;
+      for (let i = 0; i < 300; i++) if ((await (i % 3 ? a : b).consume('wide', key)).allowed) allowed++;
+      // Server: one budget for both, less at most the slice the other instance holds unspent.
+      if (a.kind === 'server') {
+        expect(allowed).toBeLessThanOrEqual(200);
+        expect(allowed).toBeGreaterThanOrEqual(190);
+      } else expect(allowed).toBe(300);
     } finally {
       await a.close();
       await b.close();

@@ -137,24 +137,12 @@ export function createGraphqlHandler(options: GraphqlHandlerOptions) {
     if (req.method !== 'POST' && req.method !== 'GET') {
       return sendErrors(res, 405, [badRequest('Use POST (or GET for queries)')], { allow: 'GET, POST, OPTIONS' });
     }
-    let body: unknown;
-    if (req.method === 'POST') {
-      if (!JSON_TYPES.test(header(req, 'content-type') ?? '')) {
-        return sendErrors(res, 415, [badRequest('Send the request as application/json')], { connection: 'close' });
-      }
-      const raw = await readBody(req, config.gateway.maxBodyBytes);
-      // The rest of the body is unread: close the connection so the next request is not parsed from it.
-      if (raw === undefined)
-        return sendErrors(res, 413, [badRequest('Request body too large')], { connection: 'close' });
-      try {
-        body = raw.length ? JSON.parse(raw) : undefined;
-      } catch {
-        return sendErrors(res, 400, [badRequest('Request body is not valid JSON')]);
-      }
+    if (req.method === 'POST' && !JSON_TYPES.test(header(req, 'content-type') ?? '')) {
+      return sendErrors(res, 415, [badRequest('Send the request as application/json')], { connection: 'close' });
     }
-    const request = requestOf(req, url, body);
-    if (typeof request === 'string') return sendErrors(res, 400, [badRequest(request)]);
-
+    // Who is asking and whether they may, from the headers alone: a refused client costs no
+    // buffering or JSON parsing of its body (up to maxBodyBytes); Node discards the unread body
+    // once the answer is sent, and the connection stays usable.
     let viewer: Viewer = ANONYMOUS;
     try {
       viewer = await authenticate(req);
@@ -170,6 +158,21 @@ export function createGraphqlHandler(options: GraphqlHandlerOptions) {
       );
     }
     if (await rateLimited(req, res, viewer)) return;
+
+    let body: unknown;
+    if (req.method === 'POST') {
+      const raw = await readBody(req, config.gateway.maxBodyBytes);
+      // The rest of the body is unread: close the connection so the next request is not parsed from it.
+      if (raw === undefined)
+        return sendErrors(res, 413, [badRequest('Request body too large')], { connection: 'close' });
+      try {
+        body = raw.length ? JSON.parse(raw) : undefined;
+      } catch {
+        return sendErrors(res, 400, [badRequest('Request body is not valid JSON')]);
+      }
+    }
+    const request = requestOf(req, url, body);
+    if (typeof request === 'string') return sendErrors(res, 400, [badRequest(request)]);
 
     const token = header(req, 'x-consistency-token');
     if (token !== undefined && (!/^\d{1,19}$/.test(token) || BigInt(token) > MAX_TOKEN || BigInt(token) === 0n)) {

@@ -2,6 +2,7 @@
  * The HTTP edge around GraphQL: the GraphiQL page and its assets (served offline, from this
  * origin only), health, malformed requests, unknown paths and request ids.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { profile, startStack, type Stack } from '../stack.ts';
 
@@ -227,6 +228,37 @@ describe('oversized bodies', () => {
       body: JSON.stringify({ query: '{ __typename }' }),
     });
     expect(await next.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+});
+
+describe('refusals from the headers', () => {
+  it('refuses a bad token sent with a large body, and keeps the connection for the next request', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (headers: Record<string, string>, body: string) =>
+      new Promise<{ status: number; reused: boolean; body: string }>((resolve, reject) => {
+        const req = http.request(
+          stack.url,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const big = JSON.stringify({ query: '{ __typename }', padding: 'x'.repeat(1024 * 1024) });
+      const refused = await post({ authorization: 'Bearer not-a-token' }, big);
+      expect(refused.status).toBe(401);
+      expect(JSON.parse(refused.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+      const next = await post({}, JSON.stringify({ query: '{ __typename }' }));
+      expect([next.status, next.reused, JSON.parse(next.body).data]).toEqual([200, true, { __typename: 'Query' }]);
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

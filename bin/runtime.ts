@@ -59,7 +59,14 @@ export async function openRuntime(options: {
         serviceName: `${config.tracing.serviceName}-${options.name}`,
       })
     : undefined;
-  const tiers = await createTiers({ config, logger, observer: options.observer, report });
+  // Every statement is counted on /metrics, and told to the caller's observer (tests, benchmarks).
+  const statements = metrics.statements;
+  const outer = options.observer;
+  const observer: StatementObserver = (tier, statement) => {
+    statements.inc({ tier });
+    outer?.(tier, statement);
+  };
+  const tiers = await createTiers({ config, logger, observer, report });
   const close = async () => {
     await tiers.close();
     await tracing?.stop();

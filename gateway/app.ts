@@ -115,6 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     jobs: createJobQueue({ db: tiers.postgres }),
     logger,
     report,
+    onBatch: metrics.loaderBatch,
   });
   const graphql = createGraphqlHandler({
     config,
@@ -200,7 +201,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     rateLimiter: options.rateLimiter,
     contextFor,
     cache: () => cache.tracker(),
-    createLoaders: () => createLoaders({ tiers, batching: config.gateway.batching, report }),
+    createLoaders: () =>
+      createLoaders({ tiers, batching: config.gateway.batching, report, onBatch: metrics.loaderBatch }),
     formatError,
     metrics,
     logger,

@@ -17,6 +17,8 @@ export interface GatewayMetrics {
   observe(operation: string, outcome: string, startedMs: number): void;
   readonly rejections: Counter<'kind'>;
   readonly subscriptionEvents: Counter<'outcome'>;
+  /** The size of one loader batch (keys sent to a tier in one statement). */
+  loaderBatch(loader: string, keys: number): void;
   /** Read at scrape time. */
   collectFrom(source: {
     cache: () => Promise<Record<string, number>> | Record<string, number>;
@@ -56,6 +58,13 @@ function register(metrics: Metrics): GatewayMetrics {
     labelNames: ['outcome'] as const,
     registers,
   });
+  const batchSizes = new Histogram({
+    name: 'loader_batch_size',
+    help: 'Keys per DataLoader batch (one statement to its tier), by loader (tier.loader)',
+    labelNames: ['loader'] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers,
+  });
   let source: Parameters<GatewayMetrics['collectFrom']>[0] | undefined;
   new Gauge({
     name: 'graphql_subscriptions_open',
@@ -91,6 +100,9 @@ function register(metrics: Metrics): GatewayMetrics {
     },
     rejections,
     subscriptionEvents,
+    loaderBatch(loader, keys) {
+      batchSizes.observe({ loader }, keys);
+    },
     collectFrom(from) {
       source = from;
     },

@@ -10,6 +10,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** Errors that were handled without failing a request (logged too): none is silent. */
   readonly handledErrors: Counter<'component'>;
+  /** Statements sent to each tier (SQL statements, Redis commands, searches, publishes). */
+  readonly statements: Counter<'tier'>;
 }
 
 /** Creates a registry with the shared families. */
@@ -21,7 +23,13 @@ export function createMetrics(): Metrics {
     labelNames: ['component'] as const,
     registers: [registry],
   });
-  return { registry, handledErrors };
+  const statements = new Counter({
+    name: 'tier_statements_total',
+    help: 'Statements sent to each tier: SQL statements, Redis commands, vector searches, bus publishes',
+    labelNames: ['tier'] as const,
+    registers: [registry],
+  });
+  return { registry, handledErrors, statements };
 }
 
 const registered = new WeakMap<Registry, Map<string, unknown>>();

@@ -8,6 +8,7 @@ import type DataLoader from 'dataloader';
 import { cacheTags } from '../domain/cache-tags.ts';
 import type { ErrorReporter } from '../lib/metrics.ts';
 import type { Tiers } from '../stores/tiers.ts';
+import type { BatchObserver } from './batch.ts';
 import { createClickhouseLoaders } from './clickhouse/loaders.ts';
 import { createPostgresLoaders } from './postgres/loaders.ts';
 import { createRedisLoaders } from './redis/loaders.ts';
@@ -33,12 +34,20 @@ export function createLoaders(options: {
   batching: boolean;
   report: ErrorReporter;
   tag?: (t: string) => void;
+  /** Told each batch's size (metrics). */
+  onBatch?: BatchObserver;
 }) {
-  const { tiers, batching: batch } = options;
-  const pg = createPostgresLoaders({ postgres: tiers.postgres, batch });
-  const ch = createClickhouseLoaders({ clickhouse: tiers.clickhouse, batch });
-  const redis = createRedisLoaders({ hot: tiers.hot, clickhouse: tiers.clickhouse, report: options.report, batch });
-  const vector = createVectorLoaders({ vector: tiers.vector, batch });
+  const { tiers, batching: batch, onBatch } = options;
+  const pg = createPostgresLoaders({ postgres: tiers.postgres, batch, onBatch });
+  const ch = createClickhouseLoaders({ clickhouse: tiers.clickhouse, batch, onBatch });
+  const redis = createRedisLoaders({
+    hot: tiers.hot,
+    clickhouse: tiers.clickhouse,
+    report: options.report,
+    batch,
+    onBatch,
+  });
+  const vector = createVectorLoaders({ vector: tiers.vector, batch, onBatch });
   const tag = options.tag;
   if (tag) {
     tagged(pg.users, tag, cacheTags.user);

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { ErrorReporter } from '../../lib/metrics.ts';
 import type { Viewer } from '../../lib/viewer.ts';
 import type { CacheHandle, Context, EventStreams } from '../../resolvers/context.ts';
+import type { BatchObserver } from '../../resolvers/batch.ts';
 import { createLoaders, type Loaders } from '../../resolvers/loaders.ts';
 import type { Tiers } from '../../stores/tiers.ts';
 
@@ -32,11 +33,18 @@ export function createContextFactory(options: {
   jobs: JobQueue;
   logger: Logger;
   report: ErrorReporter;
+  onBatch?: BatchObserver;
 }) {
-  const { config, tiers, report } = options;
+  const { config, tiers, report, onBatch } = options;
   const loadersFor = (cache: ContextArgs['cache']) =>
     // Tags only matter to a response that may be stored.
-    createLoaders({ tiers, batching: config.gateway.batching, report, tag: cache.storing ? cache.tag : undefined });
+    createLoaders({
+      tiers,
+      batching: config.gateway.batching,
+      report,
+      onBatch,
+      tag: cache.storing ? cache.tag : undefined,
+    });
   return (args: ContextArgs): Context => {
     let loaders: Loaders | undefined;
     return {

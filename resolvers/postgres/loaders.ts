@@ -4,7 +4,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Postgres } from '../../stores/postgres.ts';
-import { orderByKeys } from '../batch.ts';
+import { type BatchObserver, observed, orderByKeys } from '../batch.ts';
 import {
   columns,
   type AssetRow,
@@ -30,21 +30,22 @@ const pageKeyString = (k: TransactionPageKey) =>
 export type TransactionPageRow = TransactionRow & { readonly occurredAtUs: string };
 
 /** The Postgres loaders of one request. */
-export function createPostgresLoaders(options: { postgres: Postgres; batch: boolean }) {
+export function createPostgresLoaders(options: { onBatch?: BatchObserver; postgres: Postgres; batch: boolean }) {
   const { postgres, batch } = options;
 
   const users = new DataLoader<string, UserRow | null>(
-    async (ids) =>
+    observed('postgres.users', options.onBatch, async (ids) =>
       orderByKeys(
         ids,
         await postgres.query<UserRow>(`SELECT ${columns.user('u')} FROM users u WHERE u.id = ANY($1::bigint[])`, [ids]),
         (r) => r.id,
       ),
+    ),
     { batch },
   );
 
   const usersByHandle = new DataLoader<string, UserRow | null>(
-    async (handles) =>
+    observed('postgres.usersByHandle', options.onBatch, async (handles) =>
       orderByKeys(
         handles,
         await postgres.query<UserRow>(`SELECT ${columns.user('u')} FROM users u WHERE u.handle = ANY($1::text[])`, [
@@ -52,11 +53,12 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
         ]),
         (r) => r.handle,
       ),
+    ),
     { batch },
   );
 
   const assets = new DataLoader<string, AssetRow | null>(
-    async (ids) =>
+    observed('postgres.assets', options.onBatch, async (ids) =>
       orderByKeys(
         ids,
         await postgres.query<AssetRow>(`SELECT ${columns.asset('a')} FROM assets a WHERE a.id = ANY($1::text[])`, [
@@ -64,11 +66,12 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
         ]),
         (r) => r.id,
       ),
+    ),
     { batch },
   );
 
   const protocols = new DataLoader<string, ProtocolRow | null>(
-    async (ids) =>
+    observed('postgres.protocols', options.onBatch, async (ids) =>
       orderByKeys(
         ids,
         await postgres.query<ProtocolRow>(
@@ -77,6 +80,7 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
         ),
         (r) => r.id,
       ),
+    ),
     { batch },
   );
 
@@ -87,7 +91,7 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
    * is primed.
    */
   const holdingsByUser = new DataLoader<string, HoldingRow[] | null>(
-    async (userIds) => {
+    observed('postgres.holdingsByUser', options.onBatch, async (userIds) => {
       // Flat columns, not json_build_object: cheaper for Postgres to produce and for pg to parse.
       const rows = await postgres.query<Record<string, any>>(
         `SELECT u.id::text AS u_id, u.handle AS u_handle, u.display_name AS u_name, u.created_at AS u_created,
@@ -141,13 +145,13 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
         }
       }
       return userIds.map((id) => byUser.get(id) ?? null);
-    },
+    }),
     { batch },
   );
 
   /** Keyset pages for many users in one statement: a LATERAL subquery per requested page. */
   const transactionPages = new DataLoader<TransactionPageKey, TransactionPageRow[], string>(
-    async (keys) => {
+    observed('postgres.transactionPages', options.onBatch, async (keys) => {
       // The cursor's time travels as exact microseconds both ways: extract(epoch) is numeric
       // (exact) and the interval arithmetic is integer microseconds.
       const rows = await postgres.query<TransactionPageRow & { k: number }>(
@@ -173,7 +177,7 @@ export function createPostgresLoaders(options: { postgres: Postgres; batch: bool
       const groups = keys.map(() => [] as TransactionPageRow[]);
       for (const { k, ...row } of rows) groups[k - 1]!.push(row);
       return groups;
-    },
+    }),
     { batch, cacheKeyFn: pageKeyString },
   );
 

@@ -54,6 +54,13 @@ describe('/metrics', () => {
     expect(value(after, 'graphql_rejections_total')).toBeGreaterThan(value(before, 'graphql_rejections_total'));
     expect(after.get('response_cache{measure="hits"}')).toBeGreaterThanOrEqual(1);
     expect(after.has('graphql_subscriptions_open')).toBe(true);
+    // The miss read the asset through its loader: one batch, statements counted per tier.
+    expect(value(after, 'loader_batch_size_count{loader="postgres.assets"}')).toBe(
+      value(before, 'loader_batch_size_count{loader="postgres.assets"}') + 1,
+    );
+    expect(value(after, 'tier_statements_total{tier="postgres"}')).toBeGreaterThan(
+      value(before, 'tier_statements_total{tier="postgres"}'),
+    );
     // The worker's families, in the same process here (npm start runs both).
     await stack.tiers.postgres.query(`UPDATE protocols SET tvl_usd = tvl_usd + 1 WHERE id = 'curve'`);
     const worker = await until('the change counted', async () => {
@@ -96,8 +103,9 @@ describe('logs', () => {
     const gateway = await buildGateway(capturing);
     const { url } = await gateway.start();
     try {
-      // A ClickHouse statement failure inside a resolver is unexpected: masked for the client, logged with its id.
-      await runtime.tiers.clickhouse.command('RENAME TABLE candles_1h TO candles_1h_away');
+      // A ClickHouse statement failure inside a resolver is unexpected: masked for the client, logged
+      // with its id. (A missing table is the tier's state, TIER_UNAVAILABLE; a missing column is our bug.)
+      await runtime.tiers.clickhouse.command('ALTER TABLE candles_1h RENAME COLUMN trades TO trades_away');
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-request-id': 'masked-1' },
@@ -108,7 +116,9 @@ describe('logs', () => {
       const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.requestId === 'masked-1');
       expect(logged.length).toBeGreaterThanOrEqual(1);
     } finally {
-      await runtime.tiers.clickhouse.command('RENAME TABLE candles_1h_away TO candles_1h').catch(() => {});
+      await runtime.tiers.clickhouse
+        .command('ALTER TABLE candles_1h RENAME COLUMN trades_away TO trades')
+        .catch(() => {});
       await gateway.stop();
       await runtime.close();
     }

@@ -13,11 +13,11 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { buildGateway } from '../../bin/runtime.ts';
 import type { Gateway } from '../../gateway/app.ts';
 import { createServerRateLimiter, type RateLimiter } from '../../stores/rate-limiter.ts';
 import { noopObserver } from '../../stores/observer.ts';
+import { rawSocket } from '../raw-socket.ts';
 import { profile, startStack, until, type Stack } from '../stack.ts';
 
 const PER_SUBJECT = 10;
@@ -111,40 +111,8 @@ function expectRateLimited(reply: Reply, label: string): void {
 }
 
 /** A graphql-transport-ws socket from loopback address `from`: acknowledged, or closed with a code. */
-function connect(url: string, from: string, authorization?: string) {
-  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws', { localAddress: from });
-  const messages: any[] = [];
-  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  const outcome = new Promise<'ack' | { code: number; reason: string }>((resolve) => {
-    socket.on('message', () => messages.some((m) => m.type === 'connection_ack') && resolve('ack'));
-    void closed.then(resolve);
-  });
-  socket.once('open', () =>
-    socket.send(JSON.stringify({ type: 'connection_init', payload: authorization ? { authorization } : {} })),
-  );
-  let next = 0;
-  return {
-    socket,
-    messages,
-    outcome,
-    closed,
-    /** Sends an operation; returns its id. */
-    send(query: string, variables?: Record<string, unknown>): string {
-      const id = String(++next);
-      socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
-      return id;
-    },
-    /** The end of operation `id`: its error payload, or 'complete'. */
-    end: (id: string) =>
-      until(`operation ${id} ends`, () => {
-        const m = messages.find((x) => x.id === id && (x.type === 'error' || x.type === 'complete'));
-        return m && (m.type === 'error' ? (m.payload as any[]) : ('complete' as const));
-      }),
-  };
-}
+const connect = (url: string, from: string, authorization?: string) =>
+  rawSocket(url, { localAddress: from, payload: authorization ? { authorization } : {} });
 
 /** How many subscriptions the gateway at `url` holds (its /health counts them). */
 async function openSubscriptions(url: string): Promise<number> {

@@ -9,7 +9,7 @@
 import { SignJWT, type JWTPayload } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { rawSocket } from '../raw-socket.ts';
 import { startStack, until, type Stack } from '../stack.ts';
 
 let stack: Stack;
@@ -110,24 +110,7 @@ async function post(authorization: string, query = '{ asset(id: "ETH") { id } }'
 }
 
 /** Opens a graphql-transport-ws socket and sends ConnectionInit with `payload` (omitted when undefined). */
-function connect(payload?: Record<string, unknown>) {
-  const socket = new WebSocket(stack.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
-  const messages: any[] = [];
-  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  const outcome = new Promise<'ack' | { code: number; reason: string }>((resolve) => {
-    socket.on('message', () => messages.some((m) => m.type === 'connection_ack') && resolve('ack'));
-    void closed.then(resolve);
-  });
-  socket.once('open', () =>
-    socket.send(
-      JSON.stringify(payload === undefined ? { type: 'connection_init' } : { type: 'connection_init', payload }),
-    ),
-  );
-  return { socket, messages, closed, outcome };
-}
+const connect = (payload?: Record<string, unknown>) => rawSocket(stack.url, { payload });
 
 /** How many subscriptions the gateway holds (its /health counts them). */
 async function openSubscriptions(): Promise<number> {

@@ -1,4 +1,5 @@
 /** What every benchmark shares: its flags, the machine it ran on, quantiles, the results file. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,4 +55,36 @@ export function serveUntilSigterm(
     await stop();
     process.exit(0);
   });
+}
+
+/** What a benchmark server prints when it is ready (see serveUntilSigterm). */
+export interface BenchServer {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly whaleId: string;
+  readonly token?: string;
+}
+
+/** Starts `script` (a server calling serveUntilSigterm) in its own process; resolves once it is ready. */
+export function startBenchServer(script: string, env: Record<string, string>): Promise<BenchServer> {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n') && line) resolve({ child, ...(JSON.parse(line) as Omit<BenchServer, 'child'>) });
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+}
+
+/** Stops a server started by startBenchServer and waits for its exit. */
+export async function stopBenchServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }

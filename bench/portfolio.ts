@@ -13,7 +13,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PORTFOLIO_QUERY } from './portfolio-query.ts';
-import { machineLine, numberArg, saveResults } from './harness.ts';
+import { machineLine, numberArg, saveResults, startBenchServer, stopBenchServer } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const duration = numberArg('duration', 10);
@@ -49,32 +49,8 @@ async function load(name: string, url: string, body?: string, token?: string): P
   };
 }
 
-function startServer(
-  env: Record<string, string>,
-  script = 'serve.ts',
-): Promise<{ child: ChildProcess; url: string; whaleId: string; token?: string }> {
-  const child = spawn(process.execPath, [path.join(here, script)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const line = buffer.split('\n')[0];
-      if (buffer.includes('\n') && line) {
-        resolve({ child, ...(JSON.parse(line) as { url: string; whaleId: string; token?: string }) });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
+const startServer = (env: Record<string, string>, script = 'serve.ts') =>
+  startBenchServer(path.join(here, script), env);
 
 /** Raw Node HTTP answering every request with `payload`: the machine's ceiling for those bytes. */
 async function rawHttpBaseline(name: string, payload: string | Buffer): Promise<Row> {
@@ -123,11 +99,13 @@ async function measure(name: string, env: Record<string, string>, script?: strin
     );
     return await load(name, url, body, token);
   } finally {
-    await stopServer(child);
+    await stopBenchServer(child);
   }
 }
 
-const rows: Row[] = [await rawHttpBaseline('raw Node http, fixed small JSON', JSON.stringify({ data: { hello: 'world' } }))];
+const rows: Row[] = [
+  await rawHttpBaseline('raw Node http, fixed small JSON', JSON.stringify({ data: { hello: 'world' } })),
+];
 // Peers serving the same shape from in-memory data, without and with their response cache.
 for (const [peer, script] of [
   ['stock Apollo Server 5', 'baseline-apollo.ts'],
@@ -157,7 +135,8 @@ rows.push(
 );
 rows.push(await measure('portfolio, real tiers, cached in Redis', { BENCH_PROFILE: 'real' }));
 // The goal's yardstick: raw Node HTTP serving the very bytes of the cached portfolio answer.
-if (portfolioBytes) rows.push(await rawHttpBaseline('raw Node http, the same bytes as the portfolio answer', portfolioBytes));
+if (portfolioBytes)
+  rows.push(await rawHttpBaseline('raw Node http, the same bytes as the portfolio answer', portfolioBytes));
 
 if (!only) saveResults('portfolio', { connections, durationSec: duration, query: PORTFOLIO_QUERY, rows });
 console.log(`Machine: ${machineLine}; autocannon -c ${connections} -d ${duration}, same box\n`);

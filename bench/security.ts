@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { issueToken } from '../gateway/auth/issue-token.ts';
 import { hostileDocuments } from '../gateway/limits/hostile.ts';
 import { loadConfig } from '../lib/config.ts';
-import { machineLine, numberArg, saveResults } from './harness.ts';
+import { machineLine, numberArg, saveResults, startBenchServer, stopBenchServer } from './harness.ts';
 import { PORTFOLIO_QUERY } from './portfolio-query.ts';
 import { BENCH_SECRET } from './real-tiers.ts';
 
@@ -190,30 +190,10 @@ async function load(args: {
 }
 
 /** A gateway in its own process on real tiers (bench/serve.ts), with `env`. */
-function startServer(
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string; whaleId: string; token: string }> {
-  const child = spawn(process.execPath, [path.join(here, 'serve.ts')], {
-    env: { ...process.env, BENCH_PROFILE: 'real', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const line = buffer.split('\n')[0];
-      if (buffer.includes('\n') && line)
-        resolve({ child, ...(JSON.parse(line) as { url: string; whaleId: string; token: string }) });
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
+const startServer = async (env: Record<string, string>) => {
+  const server = await startBenchServer(path.join(here, 'serve.ts'), { BENCH_PROFILE: 'real', ...env });
+  return { ...server, token: server.token! };
+};
 
 const rows: Row[] = [];
 const plain = await startServer({ RATE_LIMIT_ENABLED: 'false' });
@@ -408,6 +388,6 @@ try {
     );
   }
 } finally {
-  await stopServer(plain.child);
-  await stopServer(limited.child);
+  await stopBenchServer(plain.child);
+  await stopBenchServer(limited.child);
 }

@@ -151,6 +151,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
     },
     subscriptions: () => hub.size,
+    busLag: () => hub.lag(),
   });
   const graphiql = config.gateway.graphiql
     ? loadGraphiql({

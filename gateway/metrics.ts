@@ -23,6 +23,7 @@ export interface GatewayMetrics {
   collectFrom(source: {
     cache: () => Promise<Record<string, number>> | Record<string, number>;
     subscriptions: () => number;
+    busLag: () => number;
   }): void;
 }
 
@@ -72,6 +73,14 @@ function register(metrics: Metrics): GatewayMetrics {
     registers,
     collect() {
       if (source) this.set(source.subscriptions());
+    },
+  });
+  new Gauge({
+    name: 'bus_consumer_lag',
+    help: 'Kafka messages this gateway received and has not yet handled (subscriptions, cache eviction)',
+    registers,
+    collect() {
+      if (source) this.set(source.busLag());
     },
   });
   new Gauge({

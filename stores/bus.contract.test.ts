@@ -72,6 +72,33 @@ describe.each(buses)('event bus (%s)', (_, open) => {
     }
   });
 
+  it('tells how many messages a subscriber has not handled yet (the consumer lag), back to 0 once handled', async () => {
+    const bus = await open([]);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let handled = 0;
+    try {
+      const sub = await bus.subscribe({
+        topics: ['lag'],
+        onMessages: async (messages) => {
+          await held;
+          handled += messages.length;
+        },
+      });
+      expect(sub.lag()).toBe(0);
+      await bus.publish(
+        'lag',
+        Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: String(i) })),
+      );
+      await until('the lag seen', () => sub.lag() >= 1);
+      release();
+      await until('all handled', () => handled === 5 && sub.lag() === 0);
+      await sub.stop();
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('reports a failing handler and delivers the same events again (at least once)', async () => {
     const reported: Reported = [];
     const bus = await open(reported);

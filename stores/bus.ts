@@ -29,6 +29,12 @@ export type Offsets = ReadonlyMap<string, ReadonlyMap<number, string>>;
 export interface BusSubscription {
   stop(): Promise<void>;
   /**
+   * Messages in the subscribed partitions not yet handled: on Kafka, the distance from the last
+   * batch taken to the partition's end as of that batch (the consumer lag); in process, those
+   * delivered and not yet handled.
+   */
+  lag(): number;
+  /**
    * Where a group-less subscription started: per topic and partition, the offset of the first
    * message it will receive. Together with the offsets of the messages it then receives, this
    * tells exactly which part of the log a subscriber has seen (the basis of resume).
@@ -114,6 +120,7 @@ export function createEmbeddedBus(options: {
       // A serial queue per subscriber: the next batch waits for onMessages, as with Kafka's eachBatch.
       let chain = Promise.resolve();
       let stopped = false;
+      let unhandled = 0;
       // At least once, as on Kafka: a handler that throws is reported and gets the same batch
       // again after a back-off, so a transient failure never drops events.
       const deliverUntilTaken = async (m: BusMessage[]) => {
@@ -131,7 +138,8 @@ export function createEmbeddedBus(options: {
         topics: new Set(sub.topics),
         deliver: (m: BusMessage[]) => {
           if (m.length === 0) return;
-          chain = chain.then(() => deliverUntilTaken(m));
+          unhandled += m.length;
+          chain = chain.then(() => deliverUntilTaken(m)).finally(() => (unhandled -= m.length));
         },
       };
       if (sub.fromBeginning) for (const topic of sub.topics) entry.deliver([...logOf(topic).messages]);
@@ -147,6 +155,7 @@ export function createEmbeddedBus(options: {
       );
       return {
         startOffsets,
+        lag: () => unhandled,
         async stop() {
           stopped = true;
           subscribers.delete(entry);

@@ -153,11 +153,17 @@ export async function createKafkaBus(options: {
           resolve();
         }),
       );
+      // Per partition: messages behind the end of the log, as of the last batch taken.
+      const lagByPartition = new Map<string, number>();
       await consumer.run({
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
+          const partition = `${batch.topic}|${batch.partition}`;
+          const behind = Number(batch.offsetLag());
+          lagByPartition.set(partition, behind + batch.messages.length);
           try {
             await sub.onMessages(batch.messages.map((m) => toBusMessage(unprefixed(batch.topic), batch.partition, m)));
+            lagByPartition.set(partition, behind);
           } catch (error) {
             // Reported, then rethrown: kafkajs retries the batch (at least once), then restarts the consumer.
             options.report('bus.handler', error);
@@ -179,6 +185,7 @@ export async function createKafkaBus(options: {
       consumers.add(consumer);
       return {
         startOffsets,
+        lag: () => [...lagByPartition.values()].reduce((sum, n) => sum + n, 0),
         async stop() {
           consumers.delete(consumer);
           await consumer.disconnect();

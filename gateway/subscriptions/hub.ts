@@ -50,6 +50,8 @@ export interface EventHub {
   stream<K extends HubTopic>(options: StreamOptions<K>): AsyncIterableIterator<HubEvent<K>>;
   /** Subscriptions currently open. */
   readonly size: number;
+  /** Bus messages received by this instance and not yet handled (its consumer lag). */
+  lag(): number;
 }
 
 /** Rows whose last sequence is remembered for repeat detection. */
@@ -240,5 +242,6 @@ export function createEventHub(options: {
     get size() {
       return size;
     },
+    lag: () => subscription?.lag() ?? 0,
   };
 }

@@ -54,6 +54,7 @@ describe('/metrics', () => {
     expect(value(after, 'graphql_rejections_total')).toBeGreaterThan(value(before, 'graphql_rejections_total'));
     expect(after.get('response_cache{measure="hits"}')).toBeGreaterThanOrEqual(1);
     expect(after.has('graphql_subscriptions_open')).toBe(true);
+    expect(after.has('bus_consumer_lag')).toBe(true);
     // The miss read the asset through its loader: one batch, statements counted per tier.
     expect(value(after, 'loader_batch_size_count{loader="postgres.assets"}')).toBe(
       value(before, 'loader_batch_size_count{loader="postgres.assets"}') + 1,

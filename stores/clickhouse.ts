@@ -28,6 +28,14 @@ export function chTime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/**
+ * Server errors saying that a table (or its database) is missing right now: dropped, detached
+ * or renamed by a migration or a restore in progress. Our statements only name tables the
+ * migrations create, so this is the tier's state, not our bug: the worker backs off and retries
+ * without charging its changes (which would dead-letter them), and clients get TIER_UNAVAILABLE.
+ */
+const MISSING_TABLE = new Set(['UNKNOWN_TABLE', 'UNKNOWN_DATABASE', 'TABLE_IS_DROPPED']);
+
 function wrap(client: ClickHouseClient, kind: Clickhouse['kind'], observer: StatementObserver): Clickhouse {
   const guard = <T>(statement: string, run: () => Promise<T>): Promise<T> =>
     inSpan('clickhouse query', { 'db.system': 'clickhouse', 'db.statement': statement.slice(0, 500) }, () =>
@@ -38,8 +46,9 @@ function wrap(client: ClickHouseClient, kind: Clickhouse['kind'], observer: Stat
     try {
       return await run();
     } catch (error) {
-      // Server errors carry a ClickHouse code (bad SQL, bad types): those are ours, not transient.
-      if ((error as { type?: unknown }).type !== undefined) throw error;
+      const type = (error as { type?: unknown }).type;
+      // Other server errors carry a ClickHouse code (bad SQL, bad types): those are ours, not transient.
+      if (type !== undefined && !MISSING_TABLE.has(String(type))) throw error;
       throw tierUnavailable('clickhouse', error);
     }
   };

@@ -80,8 +80,11 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 /**
  * Connection failures become TIER_UNAVAILABLE (retriable): the network codes, SQLSTATE class 08
  * (connection exception) and 57P0x (admin shutdown, crash shutdown, cannot connect now), and
- * pg's own messages for a dead connection. Invalid text (a NUL byte: 22021, 22P05) is the
- * caller's input, INVALID_ARGUMENT. Other SQL errors pass through with their SQLSTATE.
+ * pg's own messages for a dead connection. So does 57014 (query_canceled): the server gave up
+ * on the statement, because the statement timeout (the per-call timeout) expired, typically
+ * on a table a migration or an operator holds locked, or because an operator cancelled it.
+ * Invalid text (a NUL byte: 22021, 22P05) is the caller's input, INVALID_ARGUMENT. Other SQL
+ * errors pass through with their SQLSTATE.
  */
 export function classify(error: unknown): unknown {
   const code = (error as { code?: string }).code ?? '';
@@ -89,6 +92,7 @@ export function classify(error: unknown): unknown {
     NETWORK_CODES.has(code) ||
     code.startsWith('08') ||
     /^57P0[1-3]$/.test(code) ||
+    code === '57014' ||
     /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect/i.test(String(error))
   ) {
     return tierUnavailable('postgres', error);
@@ -239,6 +243,10 @@ async function openListener(options: {
         if (closed) return;
         try {
           await open();
+          // Lost again already: the FATAL of a terminated backend can come in the same read as
+          // the answer to the last LISTEN, so `lost` ran (and its reopen() found this loop still
+          // going) before open() resolved. Not reopened: try again.
+          if (current === undefined) continue;
           reconnects++;
           logger.info('LISTEN connection reopened', { channels: options.channels, reconnects, attempt });
           options.onReconnect?.();

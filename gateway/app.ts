@@ -46,6 +46,10 @@ import { createPipeline } from './pipeline/pipeline.ts';
 import { createEventHub } from './subscriptions/hub.ts';
 import { attachSubscriptions } from './subscriptions/ws.ts';
 
+/** While stopping: how often connections that went idle are closed, and when the rest are cut. */
+const DRAIN_SWEEP_MS = 50;
+const DRAIN_DEADLINE_MS = 10_000;
+
 /** A running gateway. */
 export interface Gateway {
   start(): Promise<{ url: string; port: number }>;
@@ -190,6 +194,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     }),
   );
   server.keepAliveTimeout = 65_000;
+  let draining = false;
+  // First of the request listeners, so the header is set before any answer starts.
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (draining) res.setHeader('connection', 'close');
+  });
   const subscriptions = attachSubscriptions({
     server,
     schema,
@@ -233,11 +242,24 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   async function shutdown(): Promise<void> {
     // WebSocket clients first (1001 Going away), while the server they hang off still runs;
-    // then stop accepting, let in-flight requests finish, and close idle keep-alive sockets.
+    // then stop accepting and drain HTTP: every answer from now on says `Connection: close`, and
+    // keep-alive connections are closed as soon as they go idle (a client sending steadily on
+    // one would otherwise keep it, and this stop, alive); whatever is still open at the
+    // deadline is cut.
+    draining = true;
     await subscriptions.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await closed;
+    const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
+    const deadline = setTimeout(() => {
+      logger.warn('connections still open at the drain deadline: closed', { deadlineMs: DRAIN_DEADLINE_MS });
+      server.closeAllConnections();
+    }, DRAIN_DEADLINE_MS);
+    try {
+      await closed;
+    } finally {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+    }
     await hub.stop();
     cache.stop();
     await apollo.stop();

@@ -2,7 +2,8 @@
  * A sleep that can be cut short: the loops of the sync worker (its batch loop and its job
  * runner) sleep between polls and are woken by notifications. A wake-up that arrives while the
  * loop is busy (not sleeping) is remembered, so the next sleep ends at once: work announced
- * during a batch is picked up now, not one poll interval later.
+ * during a batch is picked up now, not one poll interval later; an urgent one (stop(), a
+ * recovery) remembered so also ends the back-off sleep that follows a failed batch.
  */
 
 /** Why a sleeper is woken; `urgent` wake-ups also end sleeps that ignore ordinary ones. */
@@ -13,7 +14,8 @@ export interface WakeUp {
 /** Creates a sleeper. */
 export function createSleeper() {
   let wakeUp: ((w: WakeUp) => void) | undefined;
-  let pending = false;
+  /** A wake-up that came while nothing slept, for the next sleep it ends. */
+  let pending: 'none' | 'ordinary' | 'urgent' = 'none';
   return {
     /**
      * Sleeps `ms`, or until woken. `wakeable: false` (an outage's back-off): only an urgent
@@ -21,8 +23,8 @@ export function createSleeper() {
      */
     sleep(ms: number, wakeable = true): Promise<void> {
       return new Promise<void>((resolve) => {
-        if (wakeable && pending) {
-          pending = false;
+        if (pending === 'urgent' || (wakeable && pending === 'ordinary')) {
+          pending = 'none';
           return resolve();
         }
         const timer = setTimeout(done, ms);
@@ -39,7 +41,8 @@ export function createSleeper() {
     /** Wakes the sleep in progress, or the next one. */
     wake(urgent = false): void {
       if (wakeUp) wakeUp({ urgent });
-      else pending = true;
+      else if (urgent) pending = 'urgent';
+      else if (pending === 'none') pending = 'ordinary';
     },
   };
 }

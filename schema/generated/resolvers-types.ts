@@ -52,8 +52,11 @@ export type Asset = {
   /** Latest price in USD (hot data in Redis, ClickHouse as the fallback); null when no tick exists. */
   latestPrice?: Maybe<Scalars['Decimal']['output']>;
   name: Scalars['String']['output'];
-  /** The k assets whose embeddings are nearest to this one's. */
-  similar: Array<SimilarAsset>;
+  /**
+   * The k assets whose embeddings are nearest to this one's. Null with a TIER_UNAVAILABLE error
+   * while the vector index cannot answer (the rest of the asset, and of a portfolio, is served).
+   */
+  similar?: Maybe<Array<SimilarAsset>>;
   symbol: Scalars['String']['output'];
 };
 
@@ -444,16 +447,19 @@ export type Query = {
   job?: Maybe<Job>;
   /** Admin: the most recent jobs, newest first (at most 100). */
   jobs: Array<Job>;
-  /** Candles for an asset, oldest first; defaults to the last 24 hours. */
-  marketData: Array<Candle>;
+  /**
+   * Candles for an asset, oldest first; defaults to the last 24 hours. Null with a
+   * TIER_UNAVAILABLE error while ClickHouse cannot answer (the other fields are served).
+   */
+  marketData?: Maybe<Array<Candle>>;
   /** The holdings of a user, valued in USD. Unknown users give null. */
   portfolio?: Maybe<Portfolio>;
   protocol?: Maybe<Protocol>;
   protocolAnalytics?: Maybe<ProtocolAnalytics>;
   /** Protocols ranked by volume over the last 30 days, optionally of one category (computed in ClickHouse). */
-  protocolRankings: Array<ProtocolRanking>;
-  /** Nearest assets to an asset (by id) or to an embedding (exactly one of them). */
-  similarAssets: Array<SimilarAsset>;
+  protocolRankings?: Maybe<Array<ProtocolRanking>>;
+  /** Nearest assets to an asset (by id) or to an embedding (exactly one of them); null while the vector index cannot answer. */
+  similarAssets?: Maybe<Array<SimilarAsset>>;
   /** Admin: row counts of each captured table and its replica. */
   syncStatus: Array<TableSyncStatus>;
   /** A user's transactions, newest first, as a Relay connection. */
@@ -745,8 +751,8 @@ export type UpdateHoldingInput = {
 
 export type User = {
   __typename?: 'User';
-  /** The latest changes of the user's holdings (at most 100). */
-  activity: Array<ActivityEntry>;
+  /** The latest changes of the user's holdings (at most 100); null while ClickHouse cannot answer. */
+  activity?: Maybe<Array<ActivityEntry>>;
   createdAt: Scalars['DateTime']['output'];
   displayName: Scalars['String']['output'];
   handle: Scalars['String']['output'];
@@ -1009,7 +1015,7 @@ export type AssetResolvers<ContextType = Context, ParentType extends ResolversPa
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   latestPrice?: Resolver<Maybe<ResolversTypes['Decimal']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  similar?: Resolver<Array<ResolversTypes['SimilarAsset']>, ParentType, ContextType, RequireFields<AssetSimilarArgs, 'k'>>;
+  similar?: Resolver<Maybe<Array<ResolversTypes['SimilarAsset']>>, ParentType, ContextType, RequireFields<AssetSimilarArgs, 'k'>>;
   symbol?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -1226,12 +1232,12 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   health?: Resolver<ResolversTypes['Health'], ParentType, ContextType>;
   job?: Resolver<Maybe<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobArgs, 'id'>>;
   jobs?: Resolver<Array<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobsArgs, 'last'>>;
-  marketData?: Resolver<Array<ResolversTypes['Candle']>, ParentType, ContextType, RequireFields<QueryMarketDataArgs, 'assetId' | 'interval'>>;
+  marketData?: Resolver<Maybe<Array<ResolversTypes['Candle']>>, ParentType, ContextType, RequireFields<QueryMarketDataArgs, 'assetId' | 'interval'>>;
   portfolio?: Resolver<Maybe<ResolversTypes['Portfolio']>, ParentType, ContextType, RequireFields<QueryPortfolioArgs, 'userId'>>;
   protocol?: Resolver<Maybe<ResolversTypes['Protocol']>, ParentType, ContextType, RequireFields<QueryProtocolArgs, 'id'>>;
   protocolAnalytics?: Resolver<Maybe<ResolversTypes['ProtocolAnalytics']>, ParentType, ContextType, RequireFields<QueryProtocolAnalyticsArgs, 'protocolId'>>;
-  protocolRankings?: Resolver<Array<ResolversTypes['ProtocolRanking']>, ParentType, ContextType, RequireFields<QueryProtocolRankingsArgs, 'first'>>;
-  similarAssets?: Resolver<Array<ResolversTypes['SimilarAsset']>, ParentType, ContextType, RequireFields<QuerySimilarAssetsArgs, 'k'>>;
+  protocolRankings?: Resolver<Maybe<Array<ResolversTypes['ProtocolRanking']>>, ParentType, ContextType, RequireFields<QueryProtocolRankingsArgs, 'first'>>;
+  similarAssets?: Resolver<Maybe<Array<ResolversTypes['SimilarAsset']>>, ParentType, ContextType, RequireFields<QuerySimilarAssetsArgs, 'k'>>;
   syncStatus?: Resolver<Array<ResolversTypes['TableSyncStatus']>, ParentType, ContextType>;
   transactions?: Resolver<ResolversTypes['TransactionConnection'], ParentType, ContextType, RequireFields<QueryTransactionsArgs, 'first' | 'userId'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, Partial<QueryUserArgs>>;
@@ -1345,7 +1351,7 @@ export type TvlPointResolvers<ContextType = Context, ParentType extends Resolver
 };
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
-  activity?: Resolver<Array<ResolversTypes['ActivityEntry']>, ParentType, ContextType, RequireFields<UserActivityArgs, 'first'>>;
+  activity?: Resolver<Maybe<Array<ResolversTypes['ActivityEntry']>>, ParentType, ContextType, RequireFields<UserActivityArgs, 'first'>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   displayName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   handle?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

@@ -36,6 +36,9 @@ import type { Executor } from '../pipeline/executor.ts';
 import { isRefusal, type Pipeline } from '../pipeline/pipeline.ts';
 import type { EventHub } from './hub.ts';
 
+/** The longest delay a Node timer keeps (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Close codes (graphql-ws reserves 4400-4499 for such application errors). */
 const UNAUTHORIZED = 4401;
 const TOO_MANY = 4429;
@@ -192,12 +195,14 @@ export function attachSubscriptions(options: {
           }
           connectionsBySubject.set(viewer.userId, open);
           // Subscriptions must not outlive the token that authorized them.
-          const msLeft = viewer.expiresAt * 1000 - Date.now();
-          connection.expiry = setTimeout(
-            () => connection.socket.close(UNAUTHORIZED, 'Token expired'),
-            Math.max(0, msLeft),
-          );
-          connection.expiry.unref();
+          const closeAtExpiry = () => {
+            const msLeft = viewer.expiresAt * 1000 - Date.now();
+            if (msLeft <= 0) return connection.socket.close(UNAUTHORIZED, 'Token expired');
+            // Node fires a timer of more than 2^31 - 1 ms (24.8 days) at once: wait in steps.
+            connection.expiry = setTimeout(closeAtExpiry, Math.min(msLeft, MAX_TIMER_MS));
+            connection.expiry.unref();
+          };
+          closeAtExpiry();
         }
         return true;
       },

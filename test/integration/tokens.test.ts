@@ -238,3 +238,19 @@ describe('a socket without a token', () => {
     },
   );
 });
+
+describe('a long-lived token', () => {
+  it('keeps its socket open for longer than a Node timer can wait (a 30-day token, as `npm run token` gives)', async () => {
+    const token = await stack.token('demo', 'user', { expiresInSec: 30 * 24 * 3600 });
+    const ws = connect({ authorization: `Bearer ${token}` });
+    try {
+      expect(await ws.outcome).toBe('ack');
+      // A timer of more than 2^31 - 1 ms fires at once: the socket used to close with 4401 here.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(ws.socket.readyState).toBe(WebSocket.OPEN);
+      expect(await ws.end(ws.send('{ __typename }'))).toBe('complete');
+    } finally {
+      ws.socket.close();
+    }
+  });
+});

@@ -26,7 +26,7 @@ describe.each(stores)('cache store (%s)', (_, open) => {
       await store.set('a', entry('{"data":{"a":1}}'), ['Holdings:1', 'Price:ETH']);
       await store.set('b', entry('{"data":{"b":2}}'), ['Holdings:2']);
       await store.set('c', entry('{"data":{"c":3}}'), ['Price:ETH']);
-      expect((await store.get('a'))!.body).toBe('{"data":{"a":1}}');
+      expect((await store.get('a'))!.body.toString()).toBe('{"data":{"a":1}}');
       const before = await store.usage();
       expect(before.entries).toBe(3);
       expect(before.bytes).toBeGreaterThan(3 * 16);
@@ -34,7 +34,7 @@ describe.each(stores)('cache store (%s)', (_, open) => {
       expect(await store.evict(['Price:ETH'])).toBe(2);
       expect(await store.get('a')).toBeNull();
       expect(await store.get('c')).toBeNull();
-      expect((await store.get('b'))!.body).toBe('{"data":{"b":2}}');
+      expect((await store.get('b'))!.body.toString()).toBe('{"data":{"b":2}}');
       const after = await store.usage();
       expect(after.entries).toBe(1);
       expect(after.bytes).toBeLessThan(before.bytes);
@@ -46,12 +46,29 @@ describe.each(stores)('cache store (%s)', (_, open) => {
     }
   });
 
+  it('gives back the exact bytes of an answer stored as text or as bytes, colons and non-ASCII included', async () => {
+    const store = await open();
+    const text = '{"data":{"name":"Ünïcødé ✓ 12:30","emoji":"🦄"}}';
+    try {
+      await store.set('u1', entry(text), ['Asset:U']);
+      await store.set('u2', { ...entry(''), body: Buffer.from(text) }, ['Asset:U']);
+      for (const id of ['u1', 'u2']) {
+        const found = (await store.get(id))!;
+        expect(found.body.equals(Buffer.from(text, 'utf8'))).toBe(true);
+        expect(found.maxAgeMs).toBe(60_000);
+      }
+    } finally {
+      await store.evict(['Asset:U']);
+      await store.close();
+    }
+  });
+
   it('replaces an entry stored again under the same key, and forgets entries past their max-age', async () => {
     const store = await open();
     try {
       await store.set('k', entry('old'), ['User:1']);
       await store.set('k', entry('newer'), ['User:1']);
-      expect((await store.get('k'))!.body).toBe('newer');
+      expect((await store.get('k'))!.body.toString()).toBe('newer');
       expect((await store.usage()).entries).toBe(1);
       await store.set('short', entry('x', 50), ['User:2']);
       await new Promise((r) => setTimeout(r, 120));

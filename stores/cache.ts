@@ -16,11 +16,14 @@ import { closeRedis, connectRedis, type RedisOptions } from './redis.ts';
 
 /** A stored answer. */
 export interface CacheEntry {
-  /** The serialized GraphQL response, exactly as first sent. */
-  readonly body: string;
+  /** The serialized GraphQL response, exactly as first sent: bytes, written to a hit's socket as they are. */
+  readonly body: Buffer;
   readonly storedAt: number;
   readonly maxAgeMs: number;
 }
+
+/** An answer to store: its body as serialized (text or bytes). */
+export type NewCacheEntry = Omit<CacheEntry, 'body'> & { readonly body: string | Buffer };
 
 /** What the cache holds. */
 export interface CacheUsage {
@@ -34,7 +37,7 @@ export interface CacheUsage {
 export interface CacheStore {
   readonly kind: 'server' | 'embedded';
   get(id: string): Promise<CacheEntry | null>;
-  set(id: string, entry: CacheEntry, tags: readonly string[]): Promise<void>;
+  set(id: string, entry: NewCacheEntry, tags: readonly string[]): Promise<void>;
   /** Removes every entry tagged with any of `tags`; returns how many entries it removed. */
   evict(tags: readonly string[]): Promise<number>;
   /** Sweeps expired entries' bookkeeping, then counts what is stored. */
@@ -50,12 +53,21 @@ export interface CacheStore {
   close(): Promise<void>;
 }
 
-const encode = (e: CacheEntry) => `${e.storedAt}:${e.maxAgeMs}:${e.body}`;
+const encode = (e: NewCacheEntry) =>
+  typeof e.body === 'string'
+    ? `${e.storedAt}:${e.maxAgeMs}:${e.body}`
+    : Buffer.concat([Buffer.from(`${e.storedAt}:${e.maxAgeMs}:`), e.body]);
 
-function decode(value: string): CacheEntry {
-  const a = value.indexOf(':');
-  const b = value.indexOf(':', a + 1);
-  return { storedAt: Number(value.slice(0, a)), maxAgeMs: Number(value.slice(a + 1, b)), body: value.slice(b + 1) };
+/** Reads an entry's bytes without copying its body (a hit writes it to the socket as it is). */
+function decode(value: Buffer): CacheEntry {
+  const COLON = 0x3a;
+  const a = value.indexOf(COLON);
+  const b = value.indexOf(COLON, a + 1);
+  return {
+    storedAt: Number(value.toString('latin1', 0, a)),
+    maxAgeMs: Number(value.toString('latin1', a + 1, b)),
+    body: value.subarray(b + 1),
+  };
 }
 
 const SET_SCRIPT = `
@@ -115,7 +127,7 @@ export async function createServerCacheStore(
   return {
     kind: 'server',
     async get(id) {
-      const value = await run('GET', () => redis.get(`rc:e:${id}`));
+      const value = await run('GET', () => redis.getBuffer(`rc:e:${id}`));
       return value === null ? null : decode(value);
     },
     async set(id, entry, tags) {
@@ -205,8 +217,9 @@ export function createEmbeddedCacheStore(options: { observer: StatementObserver 
     async set(id, entry, tags) {
       observe('EVAL');
       remove(id);
-      const size = Buffer.byteLength(entry.body) + 32;
-      entries.set(id, { entry, size, tags });
+      const body = typeof entry.body === 'string' ? Buffer.from(entry.body) : entry.body;
+      const size = body.length + 32;
+      entries.set(id, { entry: { ...entry, body }, size, tags });
       bytes += size;
       for (const tag of tags) {
         let ids = byTag.get(tag);

@@ -30,18 +30,47 @@ export function header(req: http.IncomingMessage, name: string): string | undefi
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Reads the body as UTF-8; undefined when it exceeds `maxBytes` (the rest is left unread). */
-export async function readBody(req: http.IncomingMessage, maxBytes: number): Promise<string | undefined> {
+/**
+ * Reads the body as UTF-8; undefined when it exceeds `maxBytes` (the rest is left unread).
+ * Stream events, not `for await`: the async iterator costs more than the read itself for the
+ * small bodies nearly every request has.
+ */
+export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<string | undefined> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        req.pause();
+        return resolve(undefined);
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    // The client went away before the end of its body.
+    const onClose = () => onError(new Error('request aborted before its body ended'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /** The client's address, for per-IP rate limits (the socket's; a proxy in front should be configured to be trusted explicitly). */

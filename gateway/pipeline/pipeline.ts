@@ -47,6 +47,15 @@ export interface Refusal {
 /** Longest operation name accepted (an operation name is an identifier, not a payload). */
 const MAX_OPERATION_NAME = 256;
 
+/**
+ * Requests whose cost passed, remembered by document, operation and variables: the cost walk
+ * is the largest part of a cached hit's work (the same portfolio query with the same variables,
+ * over and over), and its answer never changes for the same inputs. Bounded in entries and
+ * in key length (large variables are simply priced again).
+ */
+const MAX_PRICED = 2_000;
+const MAX_PRICED_KEY = 2_048;
+
 /** The HTTP status of a refusal, from its first error's code. */
 function statusOf(errors: readonly GraphQLError[]): number {
   const code = errors[0]?.extensions['code'] ?? (errors[0]?.originalError as AppError | undefined)?.code;
@@ -73,6 +82,7 @@ export function createPipeline(options: {
 }) {
   const { schema, limits } = options;
   const documents = createDocumentCache({ schema, limits, introspection: options.introspection });
+  const priced = new Set<string>();
 
   return {
     /** Runs every check of a request; a PreparedRequest, or a Refusal. */
@@ -110,8 +120,15 @@ export function createPipeline(options: {
         ]);
       }
       const variables = request.variables ?? {};
-      const tooCostly = limits.checkCost({ schema, document, operationName, variables });
-      if (tooCostly) return refuse([tooCostly]);
+      const pricedKey = `${prepared.key}\u0000${operationName ?? ''}\u0000${JSON.stringify(variables)}`;
+      if (!priced.has(pricedKey)) {
+        const tooCostly = limits.checkCost({ schema, document, operationName, variables });
+        if (tooCostly) return refuse([tooCostly]);
+        if (pricedKey.length <= MAX_PRICED_KEY) {
+          priced.add(pricedKey);
+          if (priced.size > MAX_PRICED) priced.delete(priced.values().next().value as string);
+        }
+      }
       try {
         authorizeOperation({ document, operation, variables, viewer });
       } catch (error) {

@@ -147,17 +147,25 @@ export function createPolicyReader(schema: GraphQLSchema) {
     return { maxAgeMs: maxAge === Infinity ? 0 : maxAge * 1000, scope };
   }
 
-  /** Policies by operation text, parsed once; the least recently used is dropped past `max`. */
+  /**
+   * Policies by operation, computed once; the least recently used is dropped past `max`. A
+   * request the pipeline prepared names its parsed document and the document's hash, which
+   * then key the memo (a short key, no second parse); otherwise the text does.
+   */
   const memo = new Map<string, CachePolicy | null>();
   const MAX = 1_000;
   return {
     policyOf,
-    forQuery(query: string, operationName: string | null | undefined): CachePolicy | undefined {
-      const key = `${operationName ?? ''}\u0000${query}`;
+    forQuery(
+      query: string,
+      operationName: string | null | undefined,
+      prepared?: { readonly key: string; readonly document: DocumentNode },
+    ): CachePolicy | undefined {
+      const key = `${operationName ?? ''}\u0000${prepared ? `#${prepared.key}` : query}`;
       let policy = memo.get(key);
       if (policy === undefined) {
         try {
-          policy = policyOf(parse(query, { noLocation: true }), operationName) ?? null;
+          policy = policyOf(prepared?.document ?? parse(query, { noLocation: true }), operationName) ?? null;
         } catch {
           policy = null;
         }

@@ -20,6 +20,7 @@
  *   unreadable, so nothing stale is served when Redis comes back.
  */
 import { createHash } from 'node:crypto';
+import type { DocumentNode } from 'graphql';
 import type { Logger } from '../../lib/logger.ts';
 import type { CacheHandle } from '../../resolvers/context.ts';
 import type { CacheStats } from '../../schema/generated/resolvers-types.ts';
@@ -32,6 +33,8 @@ type EvictionReason = 'event' | 'mutation' | 'expired' | 'purge';
 /** What the cache keys an answer on. */
 export interface CacheRequest {
   readonly query: string;
+  /** The pipeline's parse of `query` and its hash, when it has one (then neither is redone). */
+  readonly prepared?: { readonly key: string; readonly document: DocumentNode };
   readonly operationName?: string | null;
   readonly variables?: Record<string, unknown> | null;
   readonly extensions?: Record<string, unknown> | null;
@@ -252,7 +255,7 @@ export function createResponseCache(options: {
     /** How the cache treats this request; undefined when it is not cacheable at all. */
     plan(request: CacheRequest): CachePlan | undefined {
       if (!options.enabled) return undefined;
-      const policy = policies.forQuery(request.query, request.operationName);
+      const policy = policies.forQuery(request.query, request.operationName, request.prepared);
       if (!policy || policy.maxAgeMs === 0) return undefined;
       const ext = request.extensions;
       const requestedTtl =
@@ -261,7 +264,9 @@ export function createResponseCache(options: {
       const bypass = request.bypass || ext?.['cache'] === false || maxAgeMs <= 0;
       if (bypass) counters.bypassed++;
       if (bypass || request.fresh) return { id: undefined, maxAgeMs, scope: policy.scope };
-      const material = `${policy.scope === 'PRIVATE' ? request.viewer : ''}\u0000${request.operationName ?? ''}\u0000${request.query}\u0000${stableJson(request.variables ?? {})}`;
+      // The document's hash stands for its text when the pipeline computed it (a shorter input).
+      const text = request.prepared ? `#${request.prepared.key}` : request.query;
+      const material = `${policy.scope === 'PRIVATE' ? request.viewer : ''}\u0000${request.operationName ?? ''}\u0000${text}\u0000${stableJson(request.variables ?? {})}`;
       return { id: createHash('sha256').update(material).digest('base64url'), maxAgeMs, scope: policy.scope };
     },
 

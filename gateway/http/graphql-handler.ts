@@ -235,6 +235,7 @@ export function createGraphqlHandler(options: GraphqlHandlerOptions) {
       req.method === 'POST' && prepared.operation.operation === 'query'
         ? cache.plan({
             query: prepared.query,
+            prepared: { key: prepared.documentKey, document: prepared.document },
             operationName: prepared.operationName,
             variables: prepared.variables,
             extensions: request.extensions ?? undefined,

@@ -118,6 +118,45 @@ describe('transactions', () => {
     expect(seen).toEqual(expected.map((r) => r.id));
   });
 
+  it('skips no row sharing a millisecond: 150 rows of one statement and 20 rows 0.5 ms apart, in pages of 7 and 100', async () => {
+    const [{ id: userId }] = (await stack.tiers.postgres.query<{ id: string }>(
+      `INSERT INTO users (handle, display_name) VALUES ('same_ms', 'Same ms') RETURNING id::text AS id`,
+    )) as [{ id: string }];
+    // Plain SQL, as any program writes: one statement's rows share now(), to the microsecond.
+    await stack.tiers.postgres.query(
+      `INSERT INTO transaction_history (user_id, asset_id, type, amount)
+       SELECT $1, 'ETH', 'DEPOSIT', 1 FROM generate_series(1, 150)`,
+      [userId],
+    );
+    await stack.tiers.postgres.query(
+      `INSERT INTO transaction_history (user_id, asset_id, type, amount, occurred_at)
+       SELECT $1, 'ETH', 'SWAP', 1, now() - g * interval '500 microseconds' FROM generate_series(1, 20) g`,
+      [userId],
+    );
+    const expected = (
+      await stack.tiers.postgres.query<{ id: string }>(
+        'SELECT id::text AS id FROM transaction_history WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC',
+        [userId],
+      )
+    ).map((r) => r.id);
+    expect(expected).toHaveLength(170);
+    for (const first of [7, 100]) {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 50; page++) {
+        const res: any = await admin.gql(
+          `query($u: ID!, $f: Int, $a: String) { transactions(userId: $u, first: $f, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+          { u: userId, f: first, a: after },
+        );
+        const conn = res.data.transactions;
+        seen.push(...conn.edges.map((e: any) => e.node.id));
+        if (!conn.pageInfo.hasNextPage) break;
+        after = conn.pageInfo.endCursor;
+      }
+      expect(seen, `pages of ${first}`).toEqual(expected);
+    }
+  });
+
   it('gives an admin an empty connection for an unknown user', async () => {
     const res = await admin.gql(
       `{ transactions(userId: "987654321") { edges { cursor } pageInfo { hasNextPage endCursor } } }`,

@@ -53,6 +53,11 @@ afterAll(async () => {
   await redis?.destroy();
 });
 
+/** The gateway's /readyz: status and per-tier health. */
+const readiness = async () => {
+  const res = await fetch(new URL('/readyz', stack.url));
+  return { status: res.status, body: (await res.json()) as { tiers: Record<string, { status: string }> } };
+};
 const priceKeys = async () => (await raw.keys(`${stack.config.redis.keyPrefix}price:*`)).length;
 const cached = async (probe: Request) => (await probe()).headers.get('x-cache') === 'HIT';
 
@@ -98,11 +103,19 @@ it('answers every query while Redis hangs, dies and comes back empty; prices are
 
   await redis.kill();
   const killed = performance.now();
-  await sleep(2_000);
+  await sleep(1_000);
+  // Not ready while a configured tier is down (an orchestrator routes around it), with the tier named.
+  const whileDown = await readiness();
+  await sleep(1_000);
   const down = tally(load.outcomes.filter((o) => o.at > killed));
   await redis.start();
   const started = performance.now();
   expect(await priceKeys()).toBe(0);
+  // Ready again by itself, without a restart.
+  const readyAgain = await until('ready again', async () => {
+    const r = await readiness();
+    return r.status === 200 && r;
+  });
 
   await until('the worker to rebuild the latest prices', () => worker.status().hotData.redisRebuilds > rebuildsBefore);
   const rebuilt = performance.now();
@@ -126,5 +139,9 @@ it('answers every query while Redis hangs, dies and comes back empty; prices are
   expect(total.ok).toBe(total.total);
   expect(hung.total).toBeGreaterThan(0);
   expect(down.total).toBeGreaterThan(0);
+  expect(whileDown.status).toBe(503);
+  expect(whileDown.body.tiers['redis']!.status).toBe('down');
+  expect(whileDown.body.tiers['postgres']!.status).toBe('up');
+  expect(readyAgain.body.tiers['redis']!.status).toBe('up');
   expect((await attempt(same)).ok).toBe(true);
 });

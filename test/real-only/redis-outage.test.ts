@@ -5,100 +5,34 @@
  * caching resumes by itself.
  * Real-only: it runs its own redis-server so the shared one stays up for other test files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import net from 'node:net';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startThrowawayRedis, type ThrowawayRedis } from '../faults/redis.ts';
 import { startStack, until, type Stack } from '../stack.ts';
 
 const PORTFOLIO = `query($u: ID!) { portfolio(userId: $u) { totalValueUsd holdings { id quantity asset { id latestPrice } } } }`;
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'ys-redis-outage-'));
-let port: number;
-let redis: ChildProcess | undefined;
+/** Every write on disk before it is acknowledged: a killed Redis comes back with all its data. */
+let redis: ThrowawayRedis;
 let stack: Stack;
 let demo: string;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function startRedis(): Promise<void> {
-  // Every write on disk before it is acknowledged: a killed Redis comes back with all its data.
-  redis = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--dir',
-      dir,
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const spawnFailed = new Promise<never>((_, reject) =>
-    redis!.once('error', (error) =>
-      reject(new Error(`this test runs its own redis-server, which must be on PATH: ${error.message}`)),
-    ),
-  );
-  const client = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    retryStrategy: () => 50,
-    maxRetriesPerRequest: null,
-  });
-  client.on('error', () => {});
-  try {
-    await Promise.race([
-      client
-        .connect()
-        .catch(() => {})
-        .then(() => client.ping()),
-      spawnFailed,
-    ]);
-  } finally {
-    client.disconnect();
-  }
-}
-
-async function stopRedis(): Promise<void> {
-  const exited = new Promise((r) => redis!.once('exit', r));
-  redis!.kill('SIGKILL');
-  await exited;
-  redis = undefined;
-}
-
 beforeAll(async () => {
-  port = await freePort();
-  await startRedis();
-  stack = await startStack({ overrides: { redis: { url: `redis://127.0.0.1:${port}` } } });
+  redis = await startThrowawayRedis({ appendOnly: true });
+  stack = await startStack({ overrides: { redis: { url: redis.url } } });
   demo = (
     await stack.tiers.postgres.query<{ id: string }>(`SELECT id::text AS id FROM users WHERE handle = 'demo'`)
   )[0]!.id;
 });
 
 afterAll(async () => {
-  if (redis) redis.kill('SIGCONT');
+  // Answering again whatever a failed test left it in, so the stack's stop can delete its keys.
+  try {
+    redis?.resume();
+  } catch {
+    await redis?.start().catch(() => {});
+  }
   await stack?.stop().catch(() => {});
-  redis?.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  await redis?.destroy();
 });
 
 const ask = async (headers: Record<string, string> = {}) =>
@@ -108,7 +42,7 @@ it('answers uncached while Redis is down or hung, and caches again when it is ba
   const cached = await ask();
   expect((await ask()).headers.get('x-cache')).toBe('HIT');
 
-  await stopRedis();
+  await redis.kill();
   for (let i = 0; i < 3; i++) {
     const res = await ask();
     expect(res.status).toBe(200);
@@ -121,17 +55,17 @@ it('answers uncached while Redis is down or hung, and caches again when it is ba
     available: false,
   });
 
-  await startRedis();
+  await redis.start();
   await until('caching to resume', async () => (await ask()).headers.get('x-cache') === 'HIT', 30_000);
 
   // Hung: commands time out instead of failing at once.
-  redis!.kill('SIGSTOP');
+  redis.pause();
   try {
     const res = await ask();
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data).toEqual(cached.body.data);
   } finally {
-    redis!.kill('SIGCONT');
+    redis.resume();
   }
   await until('caching to resume', async () => (await ask()).headers.get('x-cache') === 'HIT', 30_000);
 });
@@ -140,7 +74,7 @@ it('never serves an answer that a write made while Redis was down should have ev
   const holding = (await ask()).body.data!.portfolio.holdings[0];
   expect((await ask()).headers.get('x-cache')).toBe('HIT');
 
-  await stopRedis();
+  await redis.kill();
   // The write commits in Postgres; its eviction cannot reach Redis.
   const write = await (
     await stack.as('demo')
@@ -153,7 +87,7 @@ it('never serves an answer that a write made while Redis was down should have ev
   expect(quantityOf(await ask())).toBe('777');
 
   // Redis comes back from its append-only file, the old answer still stored: it must not be served.
-  await startRedis();
+  await redis.start();
   for (let i = 0; i < 5; i++) expect(quantityOf(await ask())).toBe('777');
   await until('caching to resume', async () => {
     const res = await ask();

@@ -1,5 +1,15 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { getIntrospectionQuery, parse, specifiedRules, validate, type GraphQLError } from 'graphql';
+import {
+  getIntrospectionQuery,
+  getNullableType,
+  isListType,
+  isObjectType,
+  parse,
+  specifiedRules,
+  validate,
+  type GraphQLError,
+  type GraphQLObjectType,
+} from 'graphql';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +55,9 @@ function integrationTestQueries(): { file: string; query: string }[] {
   return out;
 }
 
+/** Arguments that say how long a list is asked to be. */
+const PAGE_ARGS = new Set(['first', 'last', 'k']);
+
 describe('the default limits', () => {
   it("accept the benchmark's portfolio query and GraphiQL's introspection query", () => {
     for (const query of [PORTFOLIO_QUERY, getIntrospectionQuery()]) {
@@ -66,6 +79,17 @@ describe('the default limits', () => {
 
   it('price every paged field of the schema by a real argument', () => {
     expect(() => checkFieldCosts({ schema, fieldCosts: DEFAULT_QUERY_LIMITS.fieldCosts })).not.toThrow();
+    // Every list field with a page-size argument (first, last, k) is priced by it: a new paged
+    // field without a cost would otherwise count as the default list length, whatever it asks for.
+    const paged = Object.values(schema.getTypeMap())
+      .filter((type) => !type.name.startsWith('__') && isObjectType(type))
+      .flatMap((type) =>
+        Object.values((type as GraphQLObjectType).getFields())
+          .filter((f) => isListType(getNullableType(f.type)) && f.args.some((a) => PAGE_ARGS.has(a.name)))
+          .map((f) => `${type.name}.${f.name}`),
+      );
+    expect(paged.length).toBeGreaterThan(5);
+    for (const key of paged) expect(DEFAULT_QUERY_LIMITS.fieldCosts[key]?.multiplierArgs, key).toBeDefined();
   });
 });
 

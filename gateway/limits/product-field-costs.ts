@@ -17,6 +17,8 @@ export const PRODUCT_FIELD_COSTS: Readonly<Record<string, FieldCost>> = {
   'User.activity': { multiplierArgs: ['first'] },
   'Query.protocolRankings': { multiplierArgs: ['first'] },
   'Query.jobs': { multiplierArgs: ['last'] },
+  // Dead-lettered changes for admins (default 20, at most 100).
+  'Query.deadLetters': { multiplierArgs: ['first'] },
   // The page's length is counted once, at `transactions`; `edges` is that same list.
   'TransactionConnection.edges': { defaultMultiplier: 1 },
   // Nearest neighbours from the vector tier: k of them (SDL defaults 5 and 3; at most 100 and 50).
